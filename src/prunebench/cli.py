@@ -1,0 +1,158 @@
+"""The ``prunebench`` command: run, list, env (and the gate's check and baseline)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import NoReturn
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from prunebench import config, experiments, kerasenv, record, report
+from prunebench.errors import EXIT_USAGE, UsageError
+
+DEFAULT_SEEDS = (0,)
+DEFAULT_OUT = Path("prunebench-results.json")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _seed(text: str) -> int:
+    try:
+        return config.validate_seed(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seed must be a non-negative integer, got {text!r}") from None
+
+
+def _sparsity(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"sparsity must be a number in [0, 1), got {text!r}") from None
+    return config.validate_sparsity(value)
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options that choose what to run (shared by run, check and baseline)."""
+    parser.add_argument("--experiments", nargs="+", metavar="NAME",
+                        help="experiments to run (default: the canonical three)")
+    parser.add_argument("--seeds", nargs="+", type=_seed, metavar="N",
+                        help="seeds (default: 0)")
+    parser.add_argument("--profile", default="quick", choices=sorted(config.PROFILES),
+                        help="training budget: full is the seed's, quick the same path, smaller")
+    parser.add_argument("--sparsity", type=_sparsity, metavar="S",
+                        help="override the target sparsity of every pruned experiment")
+    parser.add_argument("--tensorboard", type=Path, metavar="DIR",
+                        help="write tfmot's PruningSummaries here")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of every subcommand."""
+    parser = _Parser(prog="prunebench", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = sub.add_parser("run", help="run experiments, print the table, write a JSON record")
+    add_run_options(run)
+    run.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results record (JSON)")
+    show = sub.add_parser("show", help="print the table of an existing results record")
+    show.add_argument("results", type=Path)
+    sub.add_parser("list", help="list the experiments")
+    sub.add_parser("env", help="print the resolved versions and which Keras is in use")
+    return parser
+
+
+@contextmanager
+def progress_display(console: Console) -> Iterator[object]:
+    """Yield a progress hook that shows the current fit's epochs on ``console``."""
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("starting", total=None)
+
+        def hook(label: str, epoch: int, epochs: int) -> None:
+            bar.update(task, description=label, completed=epoch, total=epochs)
+
+        yield hook
+
+
+def run_record(args: argparse.Namespace, console: Console) -> record.RunRecord:
+    """Return the record of running what ``args`` asks for, with a progress display."""
+    from prunebench import pipeline  # imports TensorFlow: only when something runs
+
+    chosen = experiments.resolve(args.experiments, args.sparsity)
+    seeds = list(dict.fromkeys(args.seeds or DEFAULT_SEEDS))
+    profile = config.get_profile(args.profile)
+    kerasenv.keras()
+    with progress_display(console) as hook:
+        results = pipeline.run(chosen, seeds, profile, progress=hook, tensorboard=args.tensorboard)
+    return record.RunRecord(
+        profile=profile.name,
+        seeds=seeds,
+        experiments={e.name: {"config": asdict(e), "digest": config.digest(e, profile)}
+                     for e in chosen},
+        results=[asdict(r) for r in results],
+    )
+
+
+def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
+    record.check_writable(args.out)
+    rec = run_record(args, err)
+    record.save(rec, args.out)
+    out.print(report.results_table(rec))
+    out.print(f"record written to {args.out}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, out: Console, err: Console) -> int:
+    out.print(report.results_table(record.load(args.results)))
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, out: Console, err: Console) -> int:
+    for name in experiments.REGISTRY:
+        exp = experiments.REGISTRY[name]
+        prune = exp.prune
+        how = (f"{prune.scope}, {prune.schedule} to {prune.target_sparsity}" if prune else "-")
+        out.print(f"{name:<14} {how:<36} {exp.description}", highlight=False)
+    return 0
+
+
+def cmd_env(args: argparse.Namespace, out: Console, err: Console) -> int:
+    env = record.environment()
+    plan = kerasenv.plan()  # raises the one-line error when tf-keras is missing
+    rows = {"python": env["python"], **{d: v or "-" for d, v in env["packages"].items()},
+            "keras in use": plan.source, "cpu": f"{env['cpu']} ({env['cores']} cores)",
+            "git sha": env["git_sha"] or "-"}
+    for name, value in rows.items():
+        out.print(f"{name:<30} {value}", highlight=False)
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "show": cmd_show, "list": cmd_list, "env": cmd_env}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return its exit code (2 on bad input, with a one-line message)."""
+    err = Console(stderr=True)
+    out = Console(width=200) if not sys.stdout.isatty() else Console()
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args, out, err)
+    except UsageError as exc:
+        print(f"prunebench: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("prunebench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""Frozen, validated configuration: a bad value fails here, in milliseconds, not after training."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field, replace
+
+from prunebench.errors import UsageError
+
+SCOPES = ("whole_model", "hidden_dense")
+SCHEDULES = ("constant", "polynomial")
+
+#: tfmot's own default: ConstantSparsity(0.5, begin_step=0, frequency=100).
+DEFAULT_TARGET_SPARSITY = 0.5
+DEFAULT_PRUNING_FREQUENCY = 100
+#: The seed's mini-batch size (Keras' default) and validation split.
+DEFAULT_BATCH_SIZE = 32
+DEFAULT_VALIDATION_SPLIT = 0.2
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise UsageError(message)
+
+
+def validate_sparsity(value: object, what: str = "sparsity") -> float:
+    """Return ``value`` as a float if it is a sparsity in [0, 1), else raise UsageError."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise UsageError(f"{what} must be a number in [0, 1), got {value!r}")
+    number = float(value)
+    _require(math.isfinite(number) and 0.0 <= number < 1.0,
+             f"{what} must be in [0, 1), got {value!r}")
+    return number
+
+
+def validate_seed(value: object) -> int:
+    """Return ``value`` as a seed if it is a non-negative integer, else raise UsageError."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UsageError(f"seed must be a non-negative integer, got {value!r}")
+    _require(0 <= value < 2**31, f"seed must be a non-negative integer below 2**31, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """The seed's data: make_friedman1 and a fixed train/test split."""
+
+    n_samples: int = 10_000
+    n_features: int = 10
+    test_size: float = 0.33
+    data_seed: int = 0
+    split_seed: int = 42
+
+    def __post_init__(self) -> None:
+        _require(self.n_samples >= 20, f"n_samples must be at least 20, got {self.n_samples}")
+        # make_friedman1 uses only the first 5 features; fewer cannot describe the target.
+        _require(self.n_features >= 5, f"n_features must be at least 5, got {self.n_features}")
+        _require(0.0 < self.test_size < 1.0, f"test_size must be in (0, 1), got {self.test_size}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One call of ``model.fit``: its budget and early stopping."""
+
+    epochs: int
+    patience: int
+    batch_size: int = DEFAULT_BATCH_SIZE
+    validation_split: float = DEFAULT_VALIDATION_SPLIT
+    restore_best_weights: bool = True
+
+    def __post_init__(self) -> None:
+        _require(self.epochs >= 1, f"epochs must be at least 1, got {self.epochs}")
+        _require(self.patience >= 1, f"patience must be at least 1, got {self.patience}")
+        _require(self.batch_size >= 1, f"batch_size must be at least 1, got {self.batch_size}")
+        _require(0.0 < self.validation_split < 1.0,
+                 f"validation_split must be in (0, 1), got {self.validation_split}")
+
+
+@dataclass(frozen=True)
+class PruneConfig:
+    """What ``prune_low_magnitude`` wraps and with which schedule."""
+
+    scope: str
+    target_sparsity: float = DEFAULT_TARGET_SPARSITY
+    schedule: str = "constant"
+    initial_sparsity: float = 0.0
+    begin_step: int = 0
+    end_step: int = -1
+    frequency: int = DEFAULT_PRUNING_FREQUENCY
+
+    def __post_init__(self) -> None:
+        _require(self.scope in SCOPES, f"unknown pruning scope {self.scope!r}; one of {SCOPES}")
+        _require(self.schedule in SCHEDULES,
+                 f"unknown pruning schedule {self.schedule!r}; one of {SCHEDULES}")
+        validate_sparsity(self.target_sparsity, "target sparsity")
+        validate_sparsity(self.initial_sparsity, "initial sparsity")
+        _require(self.begin_step >= 0, f"begin_step must be >= 0, got {self.begin_step}")
+        _require(self.frequency >= 1, f"frequency must be >= 1, got {self.frequency}")
+        if self.schedule == "polynomial":
+            _require(self.end_step > self.begin_step,
+                     f"polynomial schedule needs end_step > begin_step, got {self.end_step}")
+            _require(self.initial_sparsity <= self.target_sparsity,
+                     "initial sparsity must not exceed the target sparsity")
+
+
+@dataclass(frozen=True)
+class TimingConfig:
+    """How inference is timed: warm-up calls, then ``repeats`` blocks of ``number`` calls."""
+
+    warmup: int = 3
+    repeats: int = 7
+    number: int = 20
+    #: model.predict costs ~30 ms of framework overhead a call: fewer calls suffice.
+    predict_number: int = 2
+
+    def __post_init__(self) -> None:
+        _require(self.repeats >= 1 and self.number >= 1 and self.predict_number >= 1,
+                 "timing repeats and numbers must be at least 1")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A training budget: ``full`` is the seed's, ``quick`` the same code path, smaller."""
+
+    name: str
+    base_train: TrainConfig
+    prune_train: TrainConfig
+    data: DataConfig = field(default_factory=DataConfig)
+    timing: TimingConfig = field(default_factory=TimingConfig)
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """One named experiment: unpruned when ``prune`` is None."""
+
+    name: str
+    description: str
+    prune: PruneConfig | None = None
+
+    def with_sparsity(self, target: float) -> ExperimentConfig:
+        """Return a copy pruned to ``target`` instead (unpruned stays unpruned)."""
+        if self.prune is None:
+            return self
+        return replace(self, prune=replace(self.prune, target_sparsity=target))
+
+
+PROFILES: dict[str, Profile] = {
+    # The seed's budget: 300 epochs / patience 30 unpruned, 100 / patience 10 pruned.
+    "full": Profile(
+        name="full",
+        base_train=TrainConfig(epochs=300, patience=30),
+        prune_train=TrainConfig(epochs=100, patience=10),
+    ),
+    # Same data and code path, a budget that fits a CI run; MSE is higher, sparsity the same.
+    "quick": Profile(
+        name="quick",
+        base_train=TrainConfig(epochs=40, patience=10),
+        prune_train=TrainConfig(epochs=10, patience=5),
+        timing=TimingConfig(repeats=5, number=10),
+    ),
+}
+
+
+def get_profile(name: str) -> Profile:
+    """Return the named profile, or raise UsageError listing the known ones."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise UsageError(f"unknown profile {name!r}; one of {sorted(PROFILES)}") from None
+
+
+def digest(*configs: object) -> str:
+    """Return a short stable hash of dataclass configs: equal configs give equal digests."""
+    payload = json.dumps([asdict(c) for c in configs], sort_keys=True)  # type: ignore[call-overload]
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]

@@ -1,0 +1,134 @@
+"""Which Keras prunebench builds models with: the only module that knows about tf-keras.
+
+tfmot 0.8 works with Keras 2 only. TensorFlow <= 2.15 bundles Keras 2 as ``tf.keras``;
+TensorFlow >= 2.16 bundles Keras 3, and Keras 2 comes from the separate ``tf-keras``
+package, selected by ``TF_USE_LEGACY_KERAS=1`` *before* TensorFlow is first imported.
+A model built with any other Keras than tfmot's is rejected by ``prune_low_magnitude``,
+so every other module gets its Keras from :func:`keras` here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
+from types import ModuleType
+
+from prunebench.errors import UsageError
+
+LEGACY_KERAS_ENV = "TF_USE_LEGACY_KERAS"
+#: Set before TensorFlow starts: hide GPUs (CPU figures only) and its info-level logs.
+RUNTIME_ENV = {"CUDA_VISIBLE_DEVICES": "-1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+#: One intra-op and one inter-op thread: steadier timings, and determinism across runs.
+THREADS_ENV = "PRUNEBENCH_THREADS"
+DEFAULT_THREADS = 1
+#: The first TensorFlow minor version whose bundled Keras is Keras 3.
+KERAS3_FROM = (2, 16)
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def tf_version() -> str | None:
+    """Return the installed TensorFlow version, read without importing TensorFlow."""
+    for dist in ("tensorflow", "tensorflow-cpu", "tensorflow-intel", "tf-nightly"):
+        found = _version(dist)
+        if found:
+            return found
+    return None
+
+
+def parse_minor(version: str) -> tuple[int, int]:
+    """Return (major, minor) of a version string such as '2.21.0' or '2.15.0.post1'."""
+    parts = version.split(".")
+    try:
+        return int(parts[0]), int(parts[1])
+    except (IndexError, ValueError):
+        raise UsageError(f"cannot read a TensorFlow version from {version!r}") from None
+
+
+@dataclass(frozen=True)
+class KerasPlan:
+    """How Keras 2 is obtained for the installed TensorFlow."""
+
+    tf: str
+    tf_keras: str | None
+    needs_tf_keras: bool
+
+    @property
+    def source(self) -> str:
+        return "tf-keras (TF_USE_LEGACY_KERAS=1)" if self.needs_tf_keras else "tf.keras (bundled)"
+
+
+def plan() -> KerasPlan:
+    """Return how Keras 2 will be obtained, or raise UsageError naming what to install."""
+    tf = tf_version()
+    if tf is None:
+        raise UsageError("TensorFlow is not installed: pip install tensorflow")
+    needs = parse_minor(tf) >= KERAS3_FROM
+    tfk = _version("tf-keras")
+    if needs and tfk is None:
+        major, minor = parse_minor(tf)
+        raise UsageError(
+            f"TensorFlow {tf} ships Keras 3, which tfmot cannot prune: "
+            f"pip install 'tf-keras~={major}.{minor}.0'"
+        )
+    return KerasPlan(tf=tf, tf_keras=tfk, needs_tf_keras=needs)
+
+
+def _threads() -> int:
+    raw = os.environ.get(THREADS_ENV, str(DEFAULT_THREADS))
+    if not raw.isdigit() or int(raw) < 1:
+        raise UsageError(f"{THREADS_ENV} must be a positive integer, got {raw!r}")
+    return int(raw)
+
+
+@cache
+def keras() -> ModuleType:
+    """Return the Keras 2 module that tfmot uses, importing TensorFlow the right way once."""
+    resolved = plan()
+    threads = _threads()
+    if "tensorflow" not in sys.modules:
+        for name, value in RUNTIME_ENV.items():
+            os.environ.setdefault(name, value)
+    if resolved.needs_tf_keras:
+        if "tensorflow" in sys.modules and os.environ.get(LEGACY_KERAS_ENV) != "1":
+            raise UsageError(
+                f"TensorFlow was imported before {LEGACY_KERAS_ENV}=1 was set; "
+                "import prunebench before tensorflow"
+            )
+        os.environ[LEGACY_KERAS_ENV] = "1"
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:
+        pass  # TensorFlow already initialised by the caller: keep its threads.
+    if resolved.needs_tf_keras:
+        import tf_keras
+
+        return tf_keras
+    return tf.keras
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and TensorFlow, and ask TensorFlow for deterministic ops."""
+    keras().utils.set_random_seed(seed)
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()
+
+
+def tfmot() -> ModuleType:
+    """Return tensorflow_model_optimization, imported after Keras is resolved."""
+    keras()
+    import tensorflow_model_optimization
+
+    return tensorflow_model_optimization

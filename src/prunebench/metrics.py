@@ -1,0 +1,100 @@
+"""Pure metric functions on arrays and bytes: the oracle of the suite, free of TF state."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+#: Units of every figure a record holds, by metric name.
+UNITS: dict[str, str] = {
+    "mse": "y^2",
+    "mae": "y",
+    "tflite_mse": "y^2",
+    "mse_vs_unpruned": "ratio",
+    "target_sparsity": "fraction",
+    "sparsity_pruned": "fraction",
+    "density_pruned": "fraction",
+    "sparsity_kernels": "fraction",
+    "sparsity_all": "fraction",
+    "params": "count",
+    "nonzero_params": "count",
+    "keras_bytes": "bytes",
+    "keras_zip_bytes": "bytes",
+    "tflite_bytes": "bytes",
+    "tflite_zip_bytes": "bytes",
+    "keras_ms": "ms",
+    "keras_predict_ms": "ms",
+    "tflite_ms": "ms",
+    "reference_ms": "ms",
+    "keras_time_ratio": "ratio",
+    "tflite_time_ratio": "ratio",
+    "train_s": "s",
+    "epochs_run": "count",
+}
+
+
+def mse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Return the mean squared error of predictions, shapes (n,) or (n, 1), computed in float64."""
+    diff = np.ravel(y_true).astype(np.float64) - np.ravel(y_pred).astype(np.float64)
+    return float(np.mean(diff**2))
+
+
+def mae(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Return the mean absolute error of predictions, shapes (n,) or (n, 1)."""
+    diff = np.ravel(y_true).astype(np.float64) - np.ravel(y_pred).astype(np.float64)
+    return float(np.mean(np.abs(diff)))
+
+
+def count_zeros(arrays: Iterable[np.ndarray]) -> tuple[int, int]:
+    """Return (exact zeros, total elements) over all arrays."""
+    zeros = total = 0
+    for a in arrays:
+        zeros += int(np.count_nonzero(a == 0))
+        total += int(np.size(a))
+    return zeros, total
+
+
+def sparsity(arrays: Iterable[np.ndarray]) -> float:
+    """Return the fraction of elements that are exactly zero over all arrays (0 when empty)."""
+    zeros, total = count_zeros(arrays)
+    return zeros / total if total else 0.0
+
+
+def per_layer_sparsity(kernels: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """Return {name: fraction of exact zeros} for each named array."""
+    return {name: sparsity([k]) for name, k in kernels.items()}
+
+
+def is_m_by_n_sparse(kernel: np.ndarray, m: int, n: int) -> bool:
+    """Return whether every block of ``n`` consecutive input weights holds >= ``n - m`` zeros.
+
+    ``kernel`` has shape (inputs, outputs), as a Keras Dense kernel; blocks run along the
+    input axis, as tfmot's ``sparsity_m_by_n`` lays them out. Inputs must divide by ``n``.
+    """
+    rows, cols = kernel.shape
+    if rows % n:
+        raise ValueError(f"kernel has {rows} input rows, not a multiple of {n}")
+    blocks = kernel.T.reshape(cols, rows // n, n)
+    return bool(np.all(np.count_nonzero(blocks, axis=-1) <= m))
+
+
+def zipped_size(payload: bytes, name: str = "model") -> int:
+    """Return the bytes of a ZIP_DEFLATED archive holding ``payload`` (the seed's size measure)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, payload)
+    return len(buffer.getvalue())
+
+
+def spread(values: Iterable[float]) -> dict[str, float]:
+    """Return median, min, max and relative range ((max - min) / |median|) of values."""
+    arr = np.asarray(list(values), dtype=np.float64)
+    if arr.size == 0:
+        raise ValueError("spread of no values")
+    med = float(np.median(arr))
+    lo, hi = float(arr.min()), float(arr.max())
+    rel = (hi - lo) / abs(med) if med else 0.0
+    return {"median": med, "min": lo, "max": hi, "rel_range": rel, "n": int(arr.size)}

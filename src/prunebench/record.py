@@ -1,0 +1,158 @@
+"""Results records: every per-seed figure plus the environment, written atomically as JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from prunebench import kerasenv
+from prunebench.errors import UsageError
+from prunebench.metrics import spread
+
+SCHEMA = "prunebench.record/1"
+#: Distributions whose versions decide the figures.
+PACKAGES = ("tensorflow", "tf-keras", "tensorflow-model-optimization", "numpy",
+            "scikit-learn", "ai-edge-litert", "prunebench")
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _git_sha() -> str | None:
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=5, check=False, cwd=Path(__file__).parent)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def _dist_version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def environment() -> dict[str, Any]:
+    """Return what produced a result: interpreter, package versions, Keras source, CPU, git sha."""
+    try:
+        keras_source = kerasenv.plan().source
+    except UsageError as exc:
+        keras_source = f"unusable: {exc}"
+    return {
+        "python": platform.python_version(),
+        "packages": {dist: _dist_version(dist) for dist in PACKAGES},
+        "tf": kerasenv.tf_version(),
+        "keras": keras_source,
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "git_sha": _git_sha(),
+    }
+
+
+def tf_minor(env: dict[str, Any]) -> str:
+    """Return 'X.Y' of the TensorFlow an environment block names."""
+    major, minor = kerasenv.parse_minor(str(env.get("tf")))
+    return f"{major}.{minor}"
+
+
+@dataclass
+class RunRecord:
+    """One ``prunebench run``: its settings, every per-seed result, and the environment."""
+
+    profile: str
+    seeds: list[int]
+    experiments: dict[str, dict[str, Any]]
+    results: list[dict[str, Any]]
+    environment: dict[str, Any] = field(default_factory=environment)
+    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    schema: str = SCHEMA
+
+    def values(self, experiment: str, metric: str) -> list[float]:
+        """Return the per-seed values of one metric of one experiment, in seed order."""
+        return [r["metrics"][metric] for r in self.results
+                if r["experiment"] == experiment and metric in r["metrics"]]
+
+    def experiment_names(self) -> list[str]:
+        return list(dict.fromkeys(r["experiment"] for r in self.results))
+
+    def aggregate(self) -> dict[str, dict[str, dict[str, float]]]:
+        """Return {experiment: {metric: spread over seeds}} for every numeric metric."""
+        table: dict[str, dict[str, dict[str, float]]] = {}
+        for name in self.experiment_names():
+            metrics = [r["metrics"] for r in self.results if r["experiment"] == name]
+            table[name] = {m: spread(row[m] for row in metrics) for m in metrics[0]}
+        return table
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    """Write ``payload`` as JSON to ``path`` through a temp file and rename: never half-written."""
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(payload, handle, indent=1, sort_keys=True)
+            handle.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def check_writable(path: Path) -> None:
+    """Raise UsageError now, before any training, if ``path`` cannot be written later."""
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise UsageError(f"cannot write {path}: it is a directory")
+    if not directory.is_dir():
+        raise UsageError(f"cannot write {path}: no directory {directory}")
+    if not os.access(directory, os.W_OK):
+        raise UsageError(f"cannot write {path}: directory {directory} is not writable")
+
+
+def save(record: RunRecord, path: Path) -> None:
+    """Write ``record`` to ``path`` atomically."""
+    write_json_atomic(path, asdict(record))
+
+
+def load(path: Path) -> RunRecord:
+    """Return the record at ``path``, or raise UsageError saying why it cannot be read."""
+    try:
+        raw = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise UsageError(f"no results file {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"corrupt results file {path}: {exc}") from None
+    if not isinstance(raw, dict) or raw.get("schema") != SCHEMA:
+        found = raw.get("schema") if isinstance(raw, dict) else type(raw).__name__
+        raise UsageError(f"{path} is not a prunebench record (schema {found!r}, want {SCHEMA!r})")
+    try:
+        record = RunRecord(**raw)
+        for result in record.results:
+            for value in result["metrics"].values():
+                float(value)
+    except (TypeError, KeyError, ValueError) as exc:
+        raise UsageError(f"corrupt results file {path}: {exc}") from None
+    return record

@@ -1,0 +1,96 @@
+"""Timing with warm-up, repeats and robust statistics: the only module that reads a clock.
+
+On a shared 2-core machine absolute times move by up to 1.6x between processes, so the
+figures that gate anything are *ratios* of workloads timed in the same process, in
+interleaved blocks, summarised by their minimum (the least disturbed block).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+DEFAULT_WARMUP = 3
+DEFAULT_REPEATS = 7
+DEFAULT_NUMBER = 20
+
+
+@dataclass(frozen=True)
+class TimingStats:
+    """Seconds per call over repeated blocks: one sample per block of ``number`` calls."""
+
+    samples: tuple[float, ...]
+    number: int
+
+    @property
+    def median(self) -> float:
+        return float(np.median(self.samples))
+
+    @property
+    def min(self) -> float:
+        return float(np.min(self.samples))
+
+    @property
+    def iqr(self) -> float:
+        q75, q25 = np.percentile(self.samples, [75, 25])
+        return float(q75 - q25)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "median_s": self.median,
+            "min_s": self.min,
+            "iqr_s": self.iqr,
+            "samples_s": list(self.samples),
+            "calls_per_sample": self.number,
+        }
+
+
+def stopwatch() -> Callable[[], float]:
+    """Return a function giving the seconds elapsed since stopwatch() was called."""
+    start = time.perf_counter()
+    return lambda: time.perf_counter() - start
+
+
+def _block(fn: Callable[[], object], number: int) -> float:
+    start = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - start) / number
+
+
+def measure(
+    fn: Callable[[], object],
+    *,
+    warmup: int = DEFAULT_WARMUP,
+    repeats: int = DEFAULT_REPEATS,
+    number: int = DEFAULT_NUMBER,
+) -> TimingStats:
+    """Return per-call timings of ``fn`` after ``warmup`` untimed calls."""
+    return interleaved({"_": fn}, warmup=warmup, repeats=repeats, number=number)["_"]
+
+
+def interleaved(
+    fns: Mapping[str, Callable[[], object]],
+    *,
+    warmup: int = DEFAULT_WARMUP,
+    repeats: int = DEFAULT_REPEATS,
+    number: int = DEFAULT_NUMBER,
+) -> dict[str, TimingStats]:
+    """Return per-call timings of several workloads timed in alternating blocks.
+
+    Alternating (and reversing the order every round) exposes each workload to the same
+    background load, so ratios between them are far steadier than their absolute times.
+    """
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    names = list(fns)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for round_ in range(repeats):
+        order = names if round_ % 2 == 0 else names[::-1]
+        for name in order:
+            samples[name].append(_block(fns[name], number))
+    return {name: TimingStats(tuple(s), number) for name, s in samples.items()}
