@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -102,7 +103,14 @@ def run_record(args: argparse.Namespace, console: Console) -> record.RunRecord:
     )
 
 
+def check_run_options(args: argparse.Namespace) -> None:
+    """Raise UsageError for run options that would only fail after training."""
+    if args.tensorboard is not None and importlib.util.find_spec("tensorboard") is None:
+        raise UsageError("--tensorboard needs TensorBoard: pip install tensorboard")
+
+
 def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
+    check_run_options(args)
     record.check_writable(args.out)
     rec = run_record(args, err)
     record.save(rec, args.out)

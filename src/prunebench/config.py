@@ -160,6 +160,15 @@ PROFILES: dict[str, Profile] = {
         prune_train=TrainConfig(epochs=10, patience=5),
         timing=TimingConfig(repeats=5, number=10),
     ),
+    # Plumbing only, for tests: a few epochs on 1,000 rows; its figures mean nothing.
+    # tfmot first updates masks at step ``frequency`` (100): small batches get there.
+    "smoke": Profile(
+        name="smoke",
+        base_train=TrainConfig(epochs=3, patience=2),
+        prune_train=TrainConfig(epochs=2, patience=2, batch_size=4),
+        data=DataConfig(n_samples=1_000),
+        timing=TimingConfig(warmup=1, repeats=2, number=2, predict_number=1),
+    ),
 }
 
 

@@ -65,7 +65,12 @@ def strip(model: Any) -> Any:
 
 def wrapped_layers(model: Any) -> set[str]:
     """Return the names of the layers that carry a pruning wrapper in ``model``."""
-    wrapper = kerasenv.tfmot().sparsity.keras.PruneLowMagnitude
+    kerasenv.tfmot()
+    # The wrapper class is not exported by tfmot's public API; its own callbacks use it so.
+    from tensorflow_model_optimization.python.core.sparsity.keras.pruning_wrapper import (
+        PruneLowMagnitude as wrapper,
+    )
+
     return {layer.layer.name for layer in model.layers if isinstance(layer, wrapper)}
 
 

@@ -21,14 +21,13 @@ class Column:
 
 COLUMNS: tuple[Column, ...] = (
     Column("mse", "test MSE", ".4f"),
-    Column("mse_vs_unpruned", "MSE / unpruned", ".2f"),
+    Column("mse_vs_unpruned", "MSE vs unpruned", ".2f"),
     Column("mae", "test MAE", ".4f"),
-    Column("target_sparsity", "target", ".3f"),
-    Column("sparsity_pruned", "sparsity (pruned layers)", ".4f"),
-    Column("sparsity_all", "sparsity (all weights)", ".4f"),
+    Column("sparsity_pruned", "sparsity of pruned layers / target", ".4f"),
+    Column("sparsity_all", "sparsity all weights", ".4f"),
     Column("nonzero_params", "non-zero / params", ",.0f"),
-    Column("keras_zip_bytes", "HDF5 zipped B", ",.0f"),
-    Column("tflite_zip_bytes", "TFLite zipped B", ",.0f"),
+    Column("keras_zip_bytes", "HDF5 zip bytes", ",.0f"),
+    Column("tflite_zip_bytes", "TFLite zip bytes", ",.0f"),
     Column("keras_ms", "Keras ms", ".3f"),
     Column("tflite_ms", "TFLite ms", ".3f"),
     Column("keras_time_ratio", "Keras / ref", ".2f"),
@@ -38,10 +37,11 @@ COLUMNS: tuple[Column, ...] = (
 
 
 def _cell(stats: dict[str, float], fmt: str) -> str:
+    """Return 'median' or 'median ±h%', h being half the range over seeds, relative."""
     median = format(stats["median"], fmt)
     if stats["n"] < 2 or stats["min"] == stats["max"]:
         return median
-    return f"{median}\n[{format(stats['min'], fmt)}, {format(stats['max'], fmt)}]"
+    return f"{median} ±{50 * stats['rel_range']:.0f}%"
 
 
 def results_table(record: RunRecord, columns: Sequence[Column] = COLUMNS) -> Table:
@@ -52,7 +52,7 @@ def results_table(record: RunRecord, columns: Sequence[Column] = COLUMNS) -> Tab
         title=f"prunebench {record.profile} profile, seeds {seeds}",
         caption=f"TF {env.get('tf')} · {env.get('keras')} · "
                 f"tfmot {env.get('packages', {}).get('tensorflow-model-optimization')} · "
-                "median [min, max] over seeds",
+                "median ±half-range over seeds",
     )
     table.add_column("experiment", style="bold")
     for column in columns:
@@ -66,6 +66,9 @@ def results_table(record: RunRecord, columns: Sequence[Column] = COLUMNS) -> Tab
                 cells.append("-")
             elif column.metric == "nonzero_params" and nonzero:
                 cells.append(f"{nonzero['median']:,.0f} / {metrics['params']['median']:,.0f}")
+            elif column.metric == "sparsity_pruned":
+                target = metrics["target_sparsity"]["median"]
+                cells.append(f"{_cell(metrics[column.metric], column.fmt)} / {target:g}")
             else:
                 cells.append(_cell(metrics[column.metric], column.fmt))
         table.add_row(name, *cells)

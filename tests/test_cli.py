@@ -1,0 +1,123 @@
+"""The command line, end to end, in subprocesses as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from prunebench.record import SCHEMA
+
+
+def prunebench(*args: str, cwd=None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run the installed CLI the way a user does; return the finished process."""
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "prunebench.cli", *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=cwd, env=env, check=False)
+
+
+def assert_one_line_usage_error(done: subprocess.CompletedProcess, fragment: str) -> None:
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("prunebench: error:") and fragment in lines[0], lines[0]
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["run", "--experiments", "nope"], "unknown experiment 'nope'"),
+        (["run", "--sparsity", "1.0"], "sparsity must be in [0, 1)"),
+        (["run", "--sparsity", "-0.5"], "sparsity must be in [0, 1)"),
+        (["run", "--sparsity", "lots"], "sparsity must be a number"),
+        (["run", "--seeds", "1.5"], "seed must be a non-negative integer"),
+        (["run", "--seeds", "-1"], "seed must be a non-negative integer"),
+        (["run", "--profile", "huge"], "invalid choice: 'huge'"),
+        (["frobnicate"], "invalid choice"),
+        (["show", "missing.json"], "no results file"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, fragment):
+    done = prunebench(*args, "--out", str(tmp_path / "r.json"), cwd=tmp_path) if args[0] == "run" \
+        else prunebench(*args, cwd=tmp_path)
+    assert_one_line_usage_error(done, fragment)
+    assert not list(tmp_path.iterdir())
+
+
+def test_unwritable_out_is_refused_before_training(tmp_path):
+    done = prunebench("run", "--out", str(tmp_path / "no" / "r.json"))
+    assert_one_line_usage_error(done, "cannot write")
+
+
+def test_corrupt_record_is_refused(tmp_path):
+    bad = tmp_path / "r.json"
+    bad.write_text("{ half a record")
+    assert_one_line_usage_error(prunebench("show", str(bad)), "corrupt results file")
+
+
+def test_list_names_every_experiment():
+    done = prunebench("list")
+    assert done.returncode == 0
+    for name in ("unpruned", "whole_model", "dense_only"):
+        assert name in done.stdout
+
+
+def test_env_reports_versions_and_keras_in_use():
+    done = prunebench("env")
+    assert done.returncode == 0, done.stderr
+    for key in ("tensorflow", "tf-keras", "tensorflow-model-optimization", "numpy",
+                "keras in use", "cpu"):
+        assert key in done.stdout
+
+
+def _run_smoke(tmp_path, name: str, *extra: str) -> dict:
+    out = tmp_path / name
+    done = prunebench("run", "--profile", "smoke", "--seeds", "5", "--out", str(out), *extra)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(out.read_text())
+
+
+def test_same_seed_same_figures_across_processes(tmp_path):
+    keys = ("mse", "mae", "sparsity_pruned", "sparsity_all", "keras_zip_bytes", "tflite_bytes")
+    first, second = (_run_smoke(tmp_path, f"{i}.json") for i in range(2))
+    pick = [[{k: r["metrics"][k] for k in keys} for r in rec["results"]] for rec in (first, second)]
+    assert pick[0] == pick[1]
+
+
+def test_tensorboard_option_writes_pruning_summaries(tmp_path):
+    _run_smoke(tmp_path, "r.json", "--experiments", "whole_model",
+               "--tensorboard", str(tmp_path / "tb"))
+    events = list((tmp_path / "tb").rglob("events.out.tfevents.*"))
+    assert events, "PruningSummaries wrote no event file"
+
+
+def test_quick_run_end_to_end(tmp_path):
+    """The quick profile, one seed, three experiments: table printed, complete record written."""
+    out = tmp_path / "quick.json"
+    done = prunebench("run", "--profile", "quick", "--seeds", "0", "--out", str(out))
+    assert done.returncode == 0, done.stderr[-2000:]
+    for name in ("unpruned", "whole_model", "dense_only"):
+        assert name in done.stdout
+    rec = json.loads(out.read_text())
+    assert rec["schema"] == SCHEMA and rec["profile"] == "quick"
+    assert rec["environment"]["packages"]["tensorflow-model-optimization"]
+    assert set(rec["experiments"]) == {"unpruned", "whole_model", "dense_only"}
+    by_name = {r["experiment"]: r for r in rec["results"]}
+    unpruned = by_name["unpruned"]["metrics"]
+    for name in ("whole_model", "dense_only"):
+        result = by_name[name]
+        m = result["metrics"]
+        assert all(v is True for k, v in result["invariants"].items() if k.endswith("matches")), \
+            result["invariants"]
+        assert m["sparsity_pruned"] >= m["target_sparsity"] - 0.01
+        assert m["keras_zip_bytes"] < unpruned["keras_zip_bytes"]
+        assert m["tflite_zip_bytes"] < unpruned["tflite_zip_bytes"]
+        assert m["mse"] < 3 * unpruned["mse"]
+        # The summary is the wrapped model's, as the seed prints it: wrappers carry masks.
+        layers = [row["layer"] for row in result["summary"]]
+        assert layers[0] == "prune_low_magnitude_hidden"
+        assert sum(r["params"] for r in result["summary"]) > unpruned["params"]
