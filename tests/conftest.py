@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 
 import numpy as np
 import pytest
 
-from prunebench import config, metrics
+from prunebench import config, kerasenv, metrics
+from prunebench.errors import UsageError
+
+# Any test may import TensorFlow directly: let it get the Keras that tfmot uses. Without a
+# usable Keras 2, the tests that need it fail with prunebench's own message.
+with contextlib.suppress(UsageError):
+    kerasenv.prepare_environment()
 
 
 def assert_sparsity(kernels: Iterable[np.ndarray], target: float, atol: float) -> None:

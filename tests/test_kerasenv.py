@@ -59,3 +59,11 @@ def test_model_is_built_with_the_keras_tfmot_prunes():
     assert isinstance(model, keras.Model)
     wrapped = tfmot.sparsity.keras.prune_low_magnitude(model)  # rejects any other Keras
     assert len(wrapped.layers) == 2
+
+
+def test_prunebench_keras_is_the_one_tfmot_resolved():
+    keras = kerasenv.keras()
+    kerasenv.tfmot()
+    from tensorflow_model_optimization.python.core.keras.compat import keras as tfmot_keras
+
+    assert keras is tfmot_keras

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import logging
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 from typing import NoReturn
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from prunebench import config, experiments, kerasenv, record, report
+from prunebench import baseline, compare, config, experiments, kerasenv, record, report
 from prunebench.errors import EXIT_USAGE, UsageError
 
 DEFAULT_SEEDS = (0,)
 DEFAULT_OUT = Path("prunebench-results.json")
+#: The gate's default: three seeds' median, under 3 minutes on 2 cores for the quick profile.
+DEFAULT_CHECK_SEEDS = (0, 1, 2)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,6 +66,24 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run experiments, print the table, write a JSON record")
     add_run_options(run)
     run.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results record (JSON)")
+    check = sub.add_parser("check", help="run (or read) results and gate them against the baseline")
+    add_run_options(check)
+    check.add_argument("--baseline", type=Path, metavar="FILE",
+                       help="baseline (default: baselines/tfX.Y.json of the installed TF)")
+    check.add_argument("--results", type=Path, metavar="FILE",
+                       help="judge this results record instead of running")
+    check.add_argument("--thresholds", type=Path, metavar="FILE",
+                       help="tolerances (default: the packaged thresholds.toml)")
+    check.add_argument("--strict", action="store_true", help="fail on improvements too")
+    check.add_argument("--out", type=Path, metavar="FILE", help="also write the run's record")
+    base = sub.add_parser("baseline", help="show, or --update, the baseline of the installed TF")
+    add_run_options(base)
+    base.add_argument("--update", action="store_true",
+                      help="run (or read --results) and write the figures into the baseline")
+    base.add_argument("--baseline", type=Path, metavar="FILE",
+                      help="baseline (default: baselines/tfX.Y.json of the installed TF)")
+    base.add_argument("--results", type=Path, metavar="FILE",
+                      help="take the figures from this results record instead of running")
     show = sub.add_parser("show", help="print the table of an existing results record")
     show.add_argument("results", type=Path)
     sub.add_parser("list", help="list the experiments")
@@ -72,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 @contextmanager
-def progress_display(console: Console) -> Iterator[object]:
+def progress_display(console: Console) -> Iterator[Callable[[str, int, int], None]]:
     """Yield a progress hook that shows the current fit's epochs on ``console``."""
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=True) as bar:
@@ -94,13 +114,7 @@ def run_record(args: argparse.Namespace, console: Console) -> record.RunRecord:
     kerasenv.keras()
     with progress_display(console) as hook:
         results = pipeline.run(chosen, seeds, profile, progress=hook, tensorboard=args.tensorboard)
-    return record.RunRecord(
-        profile=profile.name,
-        seeds=seeds,
-        experiments={e.name: {"config": asdict(e), "digest": config.digest(e, profile)}
-                     for e in chosen},
-        results=[asdict(r) for r in results],
-    )
+    return record.from_run(chosen, seeds, profile, results)
 
 
 def check_run_options(args: argparse.Namespace) -> None:
@@ -144,12 +158,77 @@ def cmd_env(args: argparse.Namespace, out: Console, err: Console) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "show": cmd_show, "list": cmd_list, "env": cmd_env}
+def _checked_record(args: argparse.Namespace, err: Console) -> record.RunRecord:
+    """Return the record to judge: read from --results, or run now."""
+    if args.results is not None:
+        return record.load(args.results)
+    check_run_options(args)
+    if getattr(args, "out", None) is not None:
+        record.check_writable(args.out)
+    rec = run_record(args, err)
+    if getattr(args, "out", None) is not None:
+        record.save(rec, args.out)
+    return rec
+
+
+def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
+    path = args.baseline or baseline.default_path()
+    document = baseline.load(path)  # refuse a missing or corrupt baseline before training
+    thresholds = compare.load_thresholds(args.thresholds)
+    if args.results is None:
+        baseline.profile_section(document, args.profile, path)
+        args.seeds = args.seeds or list(DEFAULT_CHECK_SEEDS)
+    rec = _checked_record(args, err)
+    lines = compare.gate(rec, document, path, thresholds)
+    for line in lines:
+        out.print(line.render(), highlight=False, markup=False)
+    code = compare.exit_code(lines, strict=args.strict)
+    regressed = [ln for ln in lines if ln.verdict is compare.Verdict.REGRESSION]
+    improved = [ln for ln in lines if ln.verdict is compare.Verdict.IMPROVEMENT]
+    if improved:
+        out.print(f"{len(improved)} figure(s) improved beyond tolerance; to keep them, refresh "
+                  f"the baseline: {baseline.UPDATE_COMMAND.format(profile=rec.profile)}",
+                  highlight=False, markup=False)
+    for line in regressed:
+        out.print(f"REGRESSION {line.experiment}.{line.metric}: {line.value:.6g} "
+                  f"(limit {line.limit})", highlight=False, markup=False)
+    out.print(f"gate: {'FAIL' if code else 'PASS'} - {len(lines)} checks, {len(regressed)} "
+              f"regressed, {len(improved)} improved, against {path} ({rec.profile} profile)",
+              highlight=False, markup=False)
+    return code
+
+
+def cmd_baseline(args: argparse.Namespace, out: Console, err: Console) -> int:
+    path = args.baseline or baseline.default_path()
+    if not args.update:
+        document = baseline.load(path)
+        for name, section in document["profiles"].items():
+            out.print(f"{path}: TF {document['tf_minor']}, profile {name}, seeds "
+                      f"{section['seeds']}, made {section['created']}", highlight=False)
+        return 0
+    args.seeds = args.seeds or list(range(baseline.MIN_SEEDS))
+    if len(args.seeds) < baseline.MIN_SEEDS:
+        raise UsageError(f"a baseline needs at least {baseline.MIN_SEEDS} seeds, got {len(args.seeds)}")
+    record.check_writable(path)
+    if path.exists():
+        baseline.load(path)  # a corrupt file is refused, not overwritten
+    rec = record.load(args.results) if args.results else run_record(args, err)
+    baseline.update(path, rec)
+    out.print(report.results_table(rec))
+    out.print(f"baseline {path} updated: profile {rec.profile}, seeds {rec.seeds}", highlight=False)
+    return 0
+
+
+COMMANDS = {
+    "run": cmd_run, "check": cmd_check, "baseline": cmd_baseline,
+    "show": cmd_show, "list": cmd_list, "env": cmd_env,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return its exit code (2 on bad input, with a one-line message)."""
     err = Console(stderr=True)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     out = Console(width=200) if not sys.stdout.isatty() else Console()
     try:
         args = build_parser().parse_args(argv)

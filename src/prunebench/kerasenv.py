@@ -89,21 +89,31 @@ def _threads() -> int:
     return int(raw)
 
 
-@cache
-def keras() -> ModuleType:
-    """Return the Keras 2 module that tfmot uses, importing TensorFlow the right way once."""
+def prepare_environment() -> KerasPlan:
+    """Set the environment TensorFlow must see at import, without importing it; return the plan.
+
+    Callable early (a conftest, a benchmark suite) so that any later ``import tensorflow``
+    gets the Keras that tfmot uses.
+    """
     resolved = plan()
-    threads = _threads()
     if "tensorflow" not in sys.modules:
         for name, value in RUNTIME_ENV.items():
             os.environ.setdefault(name, value)
-    if resolved.needs_tf_keras:
-        if "tensorflow" in sys.modules and os.environ.get(LEGACY_KERAS_ENV) != "1":
-            raise UsageError(
-                f"TensorFlow was imported before {LEGACY_KERAS_ENV}=1 was set; "
-                "import prunebench before tensorflow"
-            )
-        os.environ[LEGACY_KERAS_ENV] = "1"
+        if resolved.needs_tf_keras:
+            os.environ[LEGACY_KERAS_ENV] = "1"
+    elif resolved.needs_tf_keras and os.environ.get(LEGACY_KERAS_ENV) != "1":
+        raise UsageError(
+            f"TensorFlow was imported before {LEGACY_KERAS_ENV}=1 was set; "
+            "import prunebench before tensorflow"
+        )
+    return resolved
+
+
+@cache
+def keras() -> ModuleType:
+    """Return the Keras 2 module that tfmot uses, importing TensorFlow the right way once."""
+    resolved = prepare_environment()
+    threads = _threads()
     import tensorflow as tf
 
     try:

@@ -7,6 +7,8 @@ read, collapses on some seeds (MSE 3 to 229 against 0.02), which no gate can be 
 
 from __future__ import annotations
 
+import logging
+import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +21,8 @@ from prunebench import export, inference, kerasenv, metrics, models, pruning, tr
 from prunebench.config import ExperimentConfig, Profile, digest
 from prunebench.data import Dataset, load_data
 from prunebench.experiments import UNPRUNED
+
+log = logging.getLogger(__name__)
 
 #: Stripped and wrapped (or reloaded) predictions may differ by float rounding at most this.
 PREDICTION_ATOL = 1e-5
@@ -57,8 +61,13 @@ def measure(
     fit: train.TrainResult,
     data: Dataset,
     profile: Profile,
+    keep_dir: Path | None = None,
 ) -> ExperimentResult:
-    """Return every metric of a trained model (``trained``: wrapped if pruned) and its strip."""
+    """Return every metric of a trained model (``trained``: wrapped if pruned) and its strip.
+
+    With ``keep_dir``, the stripped model stays there as ``{experiment}-seed{seed}.h5``
+    and ``.tflite``.
+    """
     pred = _predict(stripped, data.x_test)
     kernels = pruning.prunable_kernels(stripped)
     pruned_names = pruning.wrapped_layers(trained)
@@ -69,6 +78,11 @@ def measure(
     with tempfile.TemporaryDirectory(prefix="prunebench-") as tmp:
         exported = export.export(stripped, Path(tmp))
         reloaded = _predict(export.load(exported.keras_path), data.x_test)
+        if keep_dir is not None:
+            keep_dir.mkdir(parents=True, exist_ok=True)
+            stem = keep_dir / f"{experiment.name}-seed{seed}"
+            shutil.copyfile(exported.keras_path, stem.with_suffix(".h5"))
+            stem.with_suffix(".tflite").write_bytes(exported.tflite)
     tflite_predict, _ = inference.tflite_predictor(exported.tflite, len(data.x_test))
     tflite_pred = tflite_predict(data.x_test).ravel()
     times = inference.time_inference(stripped, exported.tflite, data.x_test, profile.timing)
@@ -139,6 +153,7 @@ def run_seed(
     data: Dataset,
     progress: ProgressHook | None = None,
     tensorboard: Path | None = None,
+    keep_dir: Path | None = None,
 ) -> list[ExperimentResult]:
     """Return the results of ``experiments`` (unpruned first) for one seed."""
     kerasenv.seed_everything(seed)
@@ -149,7 +164,7 @@ def run_seed(
     results = []
     for experiment in experiments:
         if experiment.prune is None:
-            results.append(measure(experiment, seed, base, base, fit, data, profile))
+            results.append(measure(experiment, seed, base, base, fit, data, profile, keep_dir))
             continue
         kerasenv.seed_everything(seed)
         wrapped = pruning.apply_pruning(models.copy_model(base), experiment.prune)
@@ -160,10 +175,14 @@ def run_seed(
             on_epoch=_hook(progress, f"seed {seed} {experiment.name}"),
         )
         stripped = pruning.strip(wrapped)
-        results.append(measure(experiment, seed, wrapped, stripped, pruned_fit, data, profile))
+        results.append(
+            measure(experiment, seed, wrapped, stripped, pruned_fit, data, profile, keep_dir))
     reference_mse = results[0].metrics["mse"]
     for result in results:
         result.metrics["mse_vs_unpruned"] = result.metrics["mse"] / reference_mse
+        m = result.metrics
+        log.info("seed %d %-12s MSE %.4f  sparsity %.4f  %d epochs in %.1f s", seed,
+                 result.experiment, m["mse"], m["sparsity_pruned"], m["epochs_run"], m["train_s"])
     return results
 
 
@@ -173,6 +192,7 @@ def run(
     profile: Profile,
     progress: ProgressHook | None = None,
     tensorboard: Path | None = None,
+    keep_dir: Path | None = None,
 ) -> list[ExperimentResult]:
     """Return the results of every experiment for every seed; ``experiments[0]`` is unpruned."""
     if not experiments or experiments[0].prune is not None:
@@ -180,5 +200,5 @@ def run(
     data = load_data(profile.data)
     results: list[ExperimentResult] = []
     for seed in seeds:
-        results.extend(run_seed(experiments, seed, profile, data, progress, tensorboard))
+        results.extend(run_seed(experiments, seed, profile, data, progress, tensorboard, keep_dir))
     return results

@@ -7,6 +7,7 @@ import os
 import platform
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from prunebench import kerasenv
+from prunebench.config import digest
 from prunebench.errors import UsageError
 from prunebench.metrics import spread
 
@@ -100,6 +102,18 @@ class RunRecord:
             metrics = [r["metrics"] for r in self.results if r["experiment"] == name]
             table[name] = {m: spread(row[m] for row in metrics) for m in metrics[0]}
         return table
+
+
+def from_run(experiments: Sequence[Any], seeds: Sequence[int], profile: Any,
+             results: Sequence[Any]) -> RunRecord:
+    """Return the record of a finished run: its configs, digests and per-seed results."""
+    return RunRecord(
+        profile=profile.name,
+        seeds=list(seeds),
+        experiments={e.name: {"config": asdict(e), "digest": digest(e, profile)}
+                     for e in experiments},
+        results=[asdict(r) for r in results],
+    )
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:

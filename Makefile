@@ -1,0 +1,39 @@
+# Two commands set everything up on a fresh machine with Python 3.11:
+#   make bench   the canonical benchmark (full profile, 5 seeds), prints its table
+#   make test    the test suite (pytest -n auto)
+# Both create .venv and install prunebench with TensorFlow $(TF) the first time.
+
+PYTHON ?= python3.11
+VENV   ?= .venv
+TF     ?= 2.21
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-tf$(TF)
+
+.PHONY: install bench test gate lint type clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements/tf$(TF).txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements/tf$(TF).txt -e '.[test,dev]'
+	rm -f $(VENV)/.installed-tf*
+	touch $@
+
+bench: $(STAMP)
+	$(BIN)/prunebench run --profile full --seeds 0 1 2 3 4 --out results/full-tf$(TF).json
+
+test: $(STAMP)
+	$(BIN)/pytest -n auto
+
+gate: $(STAMP)
+	$(BIN)/prunebench check --profile quick
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
+type: $(STAMP)
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .tox .asv build dist src/*.egg-info

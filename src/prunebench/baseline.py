@@ -1,0 +1,97 @@
+"""Committed reference figures, one file per TensorFlow minor version, a section per profile."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from prunebench import kerasenv
+from prunebench.errors import UsageError
+from prunebench.record import RunRecord, tf_minor, write_json_atomic
+
+SCHEMA = "prunebench.baseline/1"
+BASELINE_DIR = Path("baselines")
+#: Fewer seeds than this cannot estimate the seed-to-seed spread the gate relies on.
+MIN_SEEDS = 5
+UPDATE_COMMAND = "prunebench baseline --update --profile {profile} --seeds 0 1 2 3 4"
+
+
+def default_path(minor: str | None = None) -> Path:
+    """Return baselines/tfX.Y.json for ``minor``, or for the installed TensorFlow."""
+    if minor is None:
+        version = kerasenv.tf_version()
+        if version is None:
+            raise UsageError("TensorFlow is not installed: pip install tensorflow")
+        major, minor_number = kerasenv.parse_minor(version)
+        minor = f"{major}.{minor_number}"
+    return BASELINE_DIR / f"tf{minor}.json"
+
+
+def section(record: RunRecord) -> dict[str, Any]:
+    """Return the baseline section for ``record``: per experiment, digest and metric stats."""
+    if len(record.seeds) < MIN_SEEDS:
+        raise UsageError(f"a baseline needs at least {MIN_SEEDS} seeds, got {len(record.seeds)}")
+    aggregate = record.aggregate()
+    return {
+        "seeds": record.seeds,
+        "created": record.created,
+        "environment": record.environment,
+        "experiments": {
+            name: {
+                "digest": record.experiments.get(name, {}).get("digest"),
+                "metrics": {
+                    metric: {**stats, "values": record.values(name, metric)}
+                    for metric, stats in aggregate[name].items()
+                },
+            }
+            for name in record.experiment_names()
+        },
+    }
+
+
+def update(path: Path, record: RunRecord) -> None:
+    """Write ``record``'s figures into the baseline at ``path``, keeping other profiles."""
+    minor = tf_minor(record.environment)
+    document: dict[str, Any] = {"schema": SCHEMA, "tf_minor": minor, "profiles": {}}
+    if path.exists():
+        document = load(path)
+        if document["tf_minor"] != minor:
+            raise UsageError(f"{path} holds TF {document['tf_minor']}, these results are TF {minor}")
+    document["profiles"][record.profile] = section(record)
+    write_json_atomic(path, document)
+
+
+def load(path: Path) -> dict[str, Any]:
+    """Return the baseline at ``path``, or raise UsageError saying why it cannot be used."""
+    try:
+        document = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise UsageError(f"no baseline {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"corrupt baseline {path}: {exc}") from None
+    if not isinstance(document, dict) or document.get("schema") != SCHEMA:
+        found = document.get("schema") if isinstance(document, dict) else type(document).__name__
+        raise UsageError(f"{path} is not a prunebench baseline (schema {found!r}, want {SCHEMA!r})")
+    try:
+        for name, prof in document["profiles"].items():
+            for exp in prof["experiments"].values():
+                for metric in exp["metrics"].values():
+                    float(metric["median"]), float(metric["min"]), float(metric["max"])
+            if not isinstance(name, str):
+                raise TypeError("profile names must be strings")
+        str(document["tf_minor"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise UsageError(f"corrupt baseline {path}: missing or bad field {exc}") from None
+    return document
+
+
+def profile_section(document: dict[str, Any], profile: str, path: Path) -> dict[str, Any]:
+    """Return the section of ``profile``, or raise UsageError naming the command to make it."""
+    try:
+        return dict(document["profiles"][profile])
+    except KeyError:
+        raise UsageError(
+            f"{path} has no {profile!r} profile; make it with: "
+            + UPDATE_COMMAND.format(profile=profile)
+        ) from None

@@ -1,0 +1,124 @@
+"""The regression gate against the committed baseline of the installed TensorFlow.
+
+The injection tests break tfmot or tf-keras from outside (monkeypatching *their* code,
+never prunebench's) and prove the gate goes red naming the right figure. They run the
+quick profile on seed 0, which the baseline also holds, so a clean run sits inside it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from prunebench import baseline, compare, config, kerasenv, pipeline, record
+from prunebench.compare import Verdict
+from prunebench.experiments import resolve
+
+pytestmark = pytest.mark.gate
+
+PROFILE = config.PROFILES["quick"]
+SEEDS = (0,)
+
+
+@pytest.fixture(scope="module")
+def baseline_document():
+    path = baseline.default_path()
+    if not path.exists():
+        pytest.fail(f"no committed baseline {path} for the installed TensorFlow; make one with: "
+                    + baseline.UPDATE_COMMAND.format(profile="quick"))
+    return path, baseline.load(path)
+
+
+def judge(baseline_document, names=("whole_model",)) -> list[compare.Line]:
+    """Return the gate's lines for a quick run of ``names`` (plus unpruned) on SEEDS."""
+    path, document = baseline_document
+    experiments = resolve(names)
+    results = pipeline.run(experiments, SEEDS, PROFILE)
+    rec = record.from_run(experiments, SEEDS, PROFILE, results)
+    return compare.gate(rec, document, path, compare.load_thresholds())
+
+
+def regressed(lines: list[compare.Line]) -> set[str]:
+    return {f"{ln.experiment}.{ln.metric}" for ln in lines if ln.verdict is Verdict.REGRESSION}
+
+
+def explain(lines: list[compare.Line]) -> str:
+    return "\n".join(ln.render() for ln in lines)
+
+
+def test_clean_quick_gate_passes(baseline_document):
+    lines = judge(baseline_document, names=("whole_model", "dense_only"))
+    assert compare.exit_code(lines) == 0, explain(lines)
+    assert {ln.experiment for ln in lines} == {"unpruned", "whole_model", "dense_only"}
+
+
+def test_schedule_reaching_less_sparsity_is_caught(baseline_document, monkeypatch):
+    kerasenv.tfmot()
+    from tensorflow_model_optimization.python.core.sparsity.keras import pruning_schedule
+
+    original = pruning_schedule.ConstantSparsity.__call__
+
+    def weaker(self, step):
+        should_prune, sparsity = original(self, step)
+        return should_prune, sparsity * 0.8  # asks 0.5, delivers 0.4
+
+    monkeypatch.setattr(pruning_schedule.ConstantSparsity, "__call__", weaker)
+    lines = judge(baseline_document)
+    assert compare.exit_code(lines) == 1
+    assert "whole_model.sparsity_pruned" in regressed(lines), explain(lines)
+
+
+def test_mask_keeping_the_smallest_weights_is_caught(baseline_document, monkeypatch):
+    import tensorflow as tf
+
+    kerasenv.tfmot()
+    from tensorflow_model_optimization.python.core.sparsity.keras import pruning_impl
+
+    original = pruning_impl.Pruning._update_mask
+
+    def inverted(self, weights):
+        # Rank by 1/|w|: the largest weights are pruned, the smallest kept.
+        return original(self, 1.0 / (tf.math.abs(weights) + 1e-12))
+
+    monkeypatch.setattr(pruning_impl.Pruning, "_update_mask", inverted)
+    lines = judge(baseline_document)
+    assert compare.exit_code(lines) == 1
+    assert "whole_model.mse" in regressed(lines), explain(lines)
+
+
+def test_dense_layers_twice_as_slow_are_caught(baseline_document, monkeypatch):
+    import tensorflow as tf
+
+    dense = kerasenv.keras().layers.Dense
+    original = dense.call
+
+    def twice(self, inputs):  # the signature Keras inspects: no training argument
+        out = original(self, inputs)
+        # Same rows in reverse order: the same result, but no optimizer can merge the work.
+        again = tf.reverse(original(self, tf.reverse(inputs, [0])), [0])
+        return (out + again) * 0.5
+
+    monkeypatch.setattr(dense, "call", twice)
+    lines = judge(baseline_document)
+    assert compare.exit_code(lines) == 1
+    assert "whole_model.keras_time_ratio" in regressed(lines), explain(lines)
+
+
+def test_stripped_weights_no_longer_exactly_zero_are_caught(baseline_document, monkeypatch):
+    api = kerasenv.tfmot().sparsity.keras
+    original = api.strip_pruning
+
+    def leaky(model):
+        stripped = original(model)
+        rng = np.random.default_rng(0)
+        for layer in stripped.layers:
+            kernel = layer.kernel.numpy()
+            zeros = kernel == 0
+            kernel[zeros] = rng.normal(scale=1e-7, size=int(zeros.sum()))
+            layer.kernel.assign(kernel)
+        return stripped
+
+    monkeypatch.setattr(api, "strip_pruning", leaky)
+    lines = judge(baseline_document)
+    assert compare.exit_code(lines) == 1
+    assert "whole_model.keras_zip_bytes" in regressed(lines), explain(lines)
