@@ -35,7 +35,9 @@ def judge(baseline_document, names=("whole_model",)) -> list[compare.Line]:
     experiments = resolve(names)
     results = pipeline.run(experiments, SEEDS, PROFILE)
     rec = record.from_run(experiments, SEEDS, PROFILE, results)
-    return compare.gate(rec, document, path, compare.load_thresholds())
+    lines = compare.gate(rec, document, path, compare.load_thresholds())
+    print(explain(lines))  # shown with pytest -rP: the evidence behind each verdict
+    return lines
 
 
 def regressed(lines: list[compare.Line]) -> set[str]:

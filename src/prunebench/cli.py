@@ -86,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="take the figures from this results record instead of running")
     show = sub.add_parser("show", help="print the table of an existing results record")
     show.add_argument("results", type=Path)
+    matrix = sub.add_parser("matrix", help="compare results records from several TF versions")
+    matrix.add_argument("results", type=Path, nargs="+", metavar="RESULTS")
+    matrix.add_argument("--thresholds", type=Path, metavar="FILE",
+                        help="tolerances that flag a change (default: the packaged ones)")
     sub.add_parser("list", help="list the experiments")
     sub.add_parser("env", help="print the resolved versions and which Keras is in use")
     return parser
@@ -135,6 +139,15 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def cmd_show(args: argparse.Namespace, out: Console, err: Console) -> int:
     out.print(report.results_table(record.load(args.results)))
+    return 0
+
+
+def cmd_matrix(args: argparse.Namespace, out: Console, err: Console) -> int:
+    records = [record.load(path) for path in args.results]
+    profiles = sorted({rec.profile for rec in records})
+    if len(profiles) > 1:
+        raise UsageError(f"records from different profiles ({', '.join(profiles)}) do not compare")
+    out.print(report.matrix_table(records, compare.load_thresholds(args.thresholds)))
     return 0
 
 
@@ -219,9 +232,10 @@ def cmd_baseline(args: argparse.Namespace, out: Console, err: Console) -> int:
     return 0
 
 
+NEEDS_KERAS = frozenset({"run", "check", "baseline", "env"})
 COMMANDS = {
     "run": cmd_run, "check": cmd_check, "baseline": cmd_baseline,
-    "show": cmd_show, "list": cmd_list, "env": cmd_env,
+    "show": cmd_show, "matrix": cmd_matrix, "list": cmd_list, "env": cmd_env,
 }
 
 
@@ -232,6 +246,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Console(width=200) if not sys.stdout.isatty() else Console()
     try:
         args = build_parser().parse_args(argv)
+        if args.command in NEEDS_KERAS:
+            kerasenv.plan()  # no usable Keras 2: say what to install before anything else
         return COMMANDS[args.command](args, out, err)
     except UsageError as exc:
         print(f"prunebench: error: {exc}", file=sys.stderr)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from rich.table import Table
 
+from prunebench import compare
 from prunebench.record import RunRecord
 
 
@@ -83,3 +84,59 @@ def markdown_table(record: RunRecord, metrics: Sequence[str]) -> str:
         cells = [", ".join(f"{v:.4g}" for v in record.values(name, m)) for m in metrics]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+#: Metrics the TF-version matrix shows, in order.
+MATRIX_METRICS = ("mse", "mse_vs_unpruned", "sparsity_pruned", "keras_zip_bytes",
+                  "tflite_zip_bytes", "keras_time_ratio", "tflite_time_ratio", "keras_ms",
+                  "train_s", "epochs_run")
+
+
+def _version_key(rec: RunRecord) -> tuple[int, ...]:
+    return tuple(int(p) for p in str(rec.environment.get("tf")).split(".")[:3] if p.isdigit())
+
+
+def matrix_table(records: Sequence[RunRecord], thresholds: compare.Thresholds) -> Table:
+    """Return experiment x metric rows, one column per TF version, changes flagged.
+
+    A change from one version to the next is flagged where the gate's tolerance for that
+    metric, taken around the previous version's seeds, would call it a regression (red,
+    'worse') or an improvement (green, 'better').
+    """
+    ordered = sorted(records, key=_version_key)
+    profiles = {rec.profile for rec in ordered}
+    tolerances = {t.metric: t for t in thresholds.tolerances}
+    table = Table(title=f"prunebench across TensorFlow versions ({', '.join(sorted(profiles))} "
+                        "profile, median over seeds)",
+                  caption="worse/better: beyond the gate's tolerance around the previous version")
+    table.add_column("experiment", style="bold")
+    table.add_column("metric")
+    for rec in ordered:
+        env = rec.environment
+        table.add_column(f"TF {env.get('tf')}\n{env.get('keras', '').split(' ')[0]}",
+                         justify="right")
+    aggregates = [rec.aggregate() for rec in ordered]
+    names = list(dict.fromkeys(n for agg in aggregates for n in agg))
+    for name in names:
+        for metric in MATRIX_METRICS:
+            cells, previous = [], None
+            for agg in aggregates:
+                stats = agg.get(name, {}).get(metric)
+                if stats is None:
+                    cells.append("-")
+                    previous = None
+                    continue
+                text = f"{stats['median']:.4g}"
+                tol = tolerances.get(metric)
+                if tol is not None and previous is not None:
+                    verdict = tol.verdict(compare.Stats.of(previous), stats["median"])
+                    if verdict is compare.Verdict.REGRESSION:
+                        text = f"[red]{text} worse[/red]"
+                    elif verdict is compare.Verdict.IMPROVEMENT:
+                        text = f"[green]{text} better[/green]"
+                cells.append(text)
+                previous = stats
+            if any(c != "-" for c in cells):
+                table.add_row(name, metric, *cells)
+        table.add_section()
+    return table
