@@ -53,8 +53,8 @@ def test_failed_write_keeps_the_previous_file(tmp_path):
 
 @pytest.mark.parametrize(
     ("content", "reason"),
-    [("{not json", "corrupt"), ("[]", "not a prunebench record"),
-     ('{"schema": "other/1"}', "not a prunebench record"),
+    [("{not json", "corrupt"), ("[]", "not a prunebench results file"),
+     ('{"schema": "other/1"}', "not a prunebench results file"),
      (json.dumps({"schema": record.SCHEMA, "profile": "quick"}), "corrupt")],
 )
 def test_corrupt_record_refused(tmp_path, content, reason):

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from prunebench import kerasenv
 from prunebench.errors import UsageError
-from prunebench.record import RunRecord, tf_minor, write_json_atomic
+from prunebench.record import RunRecord, read_document, tf_minor, write_json_atomic
 
 SCHEMA = "prunebench.baseline/1"
 BASELINE_DIR = Path("baselines")
@@ -64,15 +63,7 @@ def update(path: Path, record: RunRecord) -> None:
 
 def load(path: Path) -> dict[str, Any]:
     """Return the baseline at ``path``, or raise UsageError saying why it cannot be used."""
-    try:
-        document = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise UsageError(f"no baseline {path}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UsageError(f"corrupt baseline {path}: {exc}") from None
-    if not isinstance(document, dict) or document.get("schema") != SCHEMA:
-        found = document.get("schema") if isinstance(document, dict) else type(document).__name__
-        raise UsageError(f"{path} is not a prunebench baseline (schema {found!r}, want {SCHEMA!r})")
+    document = read_document(path, SCHEMA, "baseline")
     try:
         for name, prof in document["profiles"].items():
             for exp in prof["experiments"].values():

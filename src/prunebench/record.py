@@ -151,17 +151,26 @@ def save(record: RunRecord, path: Path) -> None:
     write_json_atomic(path, asdict(record))
 
 
-def load(path: Path) -> RunRecord:
-    """Return the record at ``path``, or raise UsageError saying why it cannot be read."""
+def read_document(path: Path, schema: str, what: str) -> dict[str, Any]:
+    """Return the JSON object at ``path`` if it declares ``schema``, else raise UsageError.
+
+    ``what`` names the file in messages: 'results file', 'baseline'.
+    """
     try:
         raw = json.loads(Path(path).read_text())
     except FileNotFoundError:
-        raise UsageError(f"no results file {path}") from None
+        raise UsageError(f"no {what} {path}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UsageError(f"corrupt results file {path}: {exc}") from None
-    if not isinstance(raw, dict) or raw.get("schema") != SCHEMA:
+        raise UsageError(f"corrupt {what} {path}: {exc}") from None
+    if not isinstance(raw, dict) or raw.get("schema") != schema:
         found = raw.get("schema") if isinstance(raw, dict) else type(raw).__name__
-        raise UsageError(f"{path} is not a prunebench record (schema {found!r}, want {SCHEMA!r})")
+        raise UsageError(f"{path} is not a prunebench {what} (schema {found!r}, want {schema!r})")
+    return raw
+
+
+def load(path: Path) -> RunRecord:
+    """Return the record at ``path``, or raise UsageError saying why it cannot be read."""
+    raw = read_document(path, SCHEMA, "results file")
     try:
         record = RunRecord(**raw)
         for result in record.results:

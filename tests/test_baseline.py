@@ -1,0 +1,115 @@
+"""Baselines: made from >= 5 seeds, merged per profile, refused when they cannot judge."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from prunebench import baseline, compare, record
+from prunebench.errors import UsageError
+
+from test_cli import assert_one_line_usage_error, prunebench
+
+FIGURES = {"mse": 0.5, "mse_vs_unpruned": 1.0, "target_sparsity": 0.0, "sparsity_pruned": 0.0,
+           "keras_zip_bytes": 7000.0}
+
+
+def make_record(seeds=(0, 1, 2, 3, 4), tf="2.21.0", profile="quick", mse_step=0.01):
+    """Return a record of literal figures: MSE rises by mse_step per seed."""
+    results = [{"experiment": "unpruned", "seed": s,
+                "metrics": {**FIGURES, "mse": FIGURES["mse"] + mse_step * s}} for s in seeds]
+    return record.RunRecord(profile=profile, seeds=list(seeds),
+                            experiments={"unpruned": {"digest": "abc"}}, results=results,
+                            environment={"tf": tf})
+
+
+def test_update_writes_median_spread_and_values(tmp_path):
+    path = tmp_path / "tf2.21.json"
+    baseline.update(path, make_record())
+    doc = baseline.load(path)
+    mse = doc["profiles"]["quick"]["experiments"]["unpruned"]["metrics"]["mse"]
+    assert mse["median"] == pytest.approx(0.52)
+    assert (mse["min"], mse["max"]) == pytest.approx((0.5, 0.54))
+    assert mse["values"] == pytest.approx([0.5, 0.51, 0.52, 0.53, 0.54])
+    assert doc["tf_minor"] == "2.21"
+
+
+def test_update_keeps_other_profiles(tmp_path):
+    path = tmp_path / "b.json"
+    baseline.update(path, make_record(profile="quick"))
+    baseline.update(path, make_record(profile="full"))
+    assert set(baseline.load(path)["profiles"]) == {"quick", "full"}
+
+
+def test_fewer_than_five_seeds_refused(tmp_path):
+    with pytest.raises(UsageError, match="at least 5 seeds"):
+        baseline.update(tmp_path / "b.json", make_record(seeds=(0, 1, 2)))
+
+
+def test_other_tf_version_refused_on_update_and_on_check(tmp_path):
+    path = tmp_path / "b.json"
+    baseline.update(path, make_record())
+    with pytest.raises(UsageError, match="TF 2.21, these results are TF 2.17"):
+        baseline.update(path, make_record(tf="2.17.1"))
+    with pytest.raises(UsageError, match="results are from TF 2.17"):
+        compare.gate(make_record(tf="2.17.1"), baseline.load(path), path,
+                     compare.load_thresholds())
+
+
+def test_changed_experiment_config_cannot_be_judged(tmp_path):
+    path = tmp_path / "b.json"
+    baseline.update(path, make_record())
+    changed = make_record()
+    changed.experiments["unpruned"]["digest"] = "def"
+    with pytest.raises(UsageError, match="configured differently"):
+        compare.gate(changed, baseline.load(path), path, compare.load_thresholds())
+
+
+def test_gate_on_a_record_judged_against_itself_passes(tmp_path):
+    path = tmp_path / "b.json"
+    baseline.update(path, make_record())
+    lines = compare.gate(make_record(seeds=(0, 1, 2)), baseline.load(path), path,
+                         compare.load_thresholds())
+    assert lines and compare.exit_code(lines) == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [("not json", "corrupt baseline"), ('{"schema": "x"}', "is not a prunebench baseline"),
+     (json.dumps({"schema": baseline.SCHEMA, "profiles": {"quick": {}}}), "corrupt baseline")],
+)
+def test_check_with_corrupt_baseline_exits_2(tmp_path, content, fragment):
+    bad = tmp_path / "b.json"
+    bad.write_text(content)
+    assert_one_line_usage_error(prunebench("check", "--baseline", str(bad)), fragment)
+
+
+def test_check_without_baseline_says_how_to_make_one(tmp_path):
+    done = prunebench("check", cwd=tmp_path)
+    assert_one_line_usage_error(done, "no baseline baselines/tf")
+
+
+def test_check_profile_missing_from_baseline_names_the_command(tmp_path):
+    path = tmp_path / "b.json"
+    baseline.update(path, make_record(profile="full"))
+    done = prunebench("check", "--profile", "quick", "--baseline", str(path))
+    assert_one_line_usage_error(done, "prunebench baseline --update --profile quick")
+
+
+def test_check_of_a_record_from_another_tf_exits_2(tmp_path):
+    path, results = tmp_path / "b.json", tmp_path / "r.json"
+    baseline.update(path, make_record(tf="2.17.1"))
+    record.save(make_record(tf="2.21.0"), results)
+    done = prunebench("check", "--baseline", str(path), "--results", str(results))
+    assert_one_line_usage_error(done, "results are from TF 2.21")
+
+
+def test_check_of_a_regressed_record_exits_1_naming_the_metric(tmp_path):
+    path, results = tmp_path / "b.json", tmp_path / "r.json"
+    baseline.update(path, make_record(tf="2.21.0"))
+    record.save(make_record(tf="2.21.0", mse_step=1.0), results)  # MSE 0.5 .. 4.5
+    done = prunebench("check", "--baseline", str(path), "--results", str(results))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "REGRESSION unpruned.mse:" in done.stdout
+    assert "gate: FAIL" in done.stdout
