@@ -6,7 +6,7 @@ given in lower-is-better form: MSE, density (1 - sparsity), bytes, seconds, rati
 
 from __future__ import annotations
 
-from .common import PROFILE, ExperimentBenchmark, keras_timer, tflite_timer
+from .common import ExperimentBenchmark, keras_timer, tflite_timer
 
 
 class _Figures(ExperimentBenchmark):
@@ -44,6 +44,9 @@ class _Figures(ExperimentBenchmark):
 
 
 class _KerasTime(ExperimentBenchmark):
+    # One round: every round is another process that imports TensorFlow again (~5 s).
+    rounds = 1
+
     def setup(self, cache):
         self.call, self.x = keras_timer(self.model_path(".h5"))
         self.call(self.x)
@@ -54,6 +57,8 @@ class _KerasTime(ExperimentBenchmark):
 
 
 class _TFLiteTime(ExperimentBenchmark):
+    rounds = 1
+
     def setup(self, cache):
         self.call, self.x = tflite_timer(self.model_path(".tflite"))
         self.call(self.x)
@@ -63,35 +68,12 @@ class _TFLiteTime(ExperimentBenchmark):
         self.call(self.x)
 
 
-class _TrainMemory(ExperimentBenchmark):
-    def peakmem_train(self, cache):
-        """Peak RSS of the unpruned fit and (if pruned) the fine-tune, shortened to 2+1 epochs.
-
-        Memory is flat after the first epoch, so the short run peaks where the long one does.
-        """
-        from prunebench import config, data, experiments, pipeline
-
-        profile = config.get_profile(PROFILE)
-        short = config.Profile(
-            name="peakmem",
-            base_train=config.TrainConfig(epochs=2, patience=2),
-            prune_train=config.TrainConfig(epochs=1, patience=1),
-            data=profile.data,
-            timing=config.TimingConfig(warmup=1, repeats=1, number=1, predict_number=1),
-        )
-        pipeline.run_seed(experiments.resolve([self.experiment]), 0, short,
-                          data.load_data(short.data))
-
-
 def _classes(name: str, label: str):
-    bases = (_Figures, _KerasTime, _TFLiteTime, _TrainMemory)
+    bases = (_Figures, _KerasTime, _TFLiteTime)
     return [type(f"{label}{base.__name__.lstrip('_')}", (base,), {"experiment": name})
             for base in bases]
 
 
-Unpruned, UnprunedKerasTime, UnprunedTFLiteTime, UnprunedTrainMemory = _classes(
-    "unpruned", "Unpruned")
-WholeModel, WholeModelKerasTime, WholeModelTFLiteTime, WholeModelTrainMemory = _classes(
-    "whole_model", "WholeModel")
-DenseOnly, DenseOnlyKerasTime, DenseOnlyTFLiteTime, DenseOnlyTrainMemory = _classes(
-    "dense_only", "DenseOnly")
+UnprunedFigures, UnprunedKerasTime, UnprunedTFLiteTime = _classes("unpruned", "Unpruned")
+WholeModelFigures, WholeModelKerasTime, WholeModelTFLiteTime = _classes("whole_model", "WholeModel")
+DenseOnlyFigures, DenseOnlyKerasTime, DenseOnlyTFLiteTime = _classes("dense_only", "DenseOnly")

@@ -1,0 +1,30 @@
+"""Peak memory of training: the unpruned fit and both pruned fine-tunes, in one process."""
+
+from __future__ import annotations
+
+from .common import PROFILE
+
+#: Memory is flat after the first epoch: a short fit peaks where the full budget does.
+SHORT_EPOCHS = 2
+
+
+class Training:
+    version = "1"
+    timeout = 900.0
+
+    def peakmem_train(self):
+        """Peak RSS of building, fitting, pruning and fine-tuning the three experiments."""
+        from prunebench import config, data, experiments, kerasenv, models, pruning, train
+
+        profile = config.get_profile(PROFILE)
+        short = config.TrainConfig(epochs=SHORT_EPOCHS, patience=SHORT_EPOCHS)
+        dataset = data.load_data(profile.data)
+        kerasenv.seed_everything(0)
+        base = models.build_model(dataset.x_train.shape[1])
+        models.compile_model(base)
+        train.train(base, dataset, short)
+        for experiment in experiments.resolve(None)[1:]:
+            wrapped = pruning.apply_pruning(models.copy_model(base), experiment.prune)
+            models.compile_model(wrapped)
+            train.train(wrapped, dataset, short, callbacks=pruning.callbacks())
+            pruning.strip(wrapped)
