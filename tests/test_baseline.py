@@ -8,7 +8,6 @@ import pytest
 
 from prunebench import baseline, compare, record
 from prunebench.errors import UsageError
-
 from test_cli import assert_one_line_usage_error, prunebench
 
 FIGURES = {"mse": 0.5, "mse_vs_unpruned": 1.0, "target_sparsity": 0.0, "sparsity_pruned": 0.0,
@@ -50,9 +49,9 @@ def test_fewer_than_five_seeds_refused(tmp_path):
 def test_other_tf_version_refused_on_update_and_on_check(tmp_path):
     path = tmp_path / "b.json"
     baseline.update(path, make_record())
-    with pytest.raises(UsageError, match="TF 2.21, these results are TF 2.17"):
+    with pytest.raises(UsageError, match=r"TF 2\.21, these results are TF 2\.17"):
         baseline.update(path, make_record(tf="2.17.1"))
-    with pytest.raises(UsageError, match="results are from TF 2.17"):
+    with pytest.raises(UsageError, match=r"results are from TF 2\.17"):
         compare.gate(make_record(tf="2.17.1"), baseline.load(path), path,
                      compare.load_thresholds())
 
