@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -57,6 +58,15 @@ def test_digest_is_stable_and_sensitive():
     assert config.digest(exp, profile) == config.digest(exp, profile)
     assert config.digest(exp.with_sparsity(0.75), profile) != config.digest(exp, profile)
     assert len(config.digest(exp)) == 12
+
+
+def test_run_digest_ignores_timing_precision_but_not_training():
+    exp = experiments.get_experiment("whole_model")
+    quick = config.PROFILES["quick"]
+    more_repeats = replace(quick, timing=config.TimingConfig(repeats=99))
+    fewer_epochs = replace(quick, base_train=config.TrainConfig(epochs=5, patience=1))
+    assert config.run_digest(exp, more_repeats) == config.run_digest(exp, quick)
+    assert config.run_digest(exp, fewer_epochs) != config.run_digest(exp, quick)
 
 
 def test_full_profile_is_the_seeds_budget():

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from prunebench import export, inference, kerasenv, metrics, models, pruning, train
-from prunebench.config import ExperimentConfig, Profile, digest
+from prunebench.config import ExperimentConfig, Profile, run_digest
 from prunebench.data import Dataset, load_data
 from prunebench.experiments import UNPRUNED
 
@@ -121,7 +121,7 @@ def measure(
     return ExperimentResult(
         experiment=experiment.name,
         seed=seed,
-        digest=digest(experiment, profile),
+        digest=run_digest(experiment, profile),
         metrics=figures,
         layers=layers,
         invariants={

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from prunebench import kerasenv
-from prunebench.config import digest
+from prunebench.config import run_digest
 from prunebench.errors import UsageError
 from prunebench.metrics import spread
 
@@ -110,7 +110,7 @@ def from_run(experiments: Sequence[Any], seeds: Sequence[int], profile: Any,
     return RunRecord(
         profile=profile.name,
         seeds=list(seeds),
-        experiments={e.name: {"config": asdict(e), "digest": digest(e, profile)}
+        experiments={e.name: {"config": asdict(e), "digest": run_digest(e, profile)}
                      for e in experiments},
         results=[asdict(r) for r in results],
     )
