@@ -9,38 +9,27 @@ from __future__ import annotations
 from .common import ExperimentBenchmark, keras_timer, tflite_timer
 
 
+def _track(metric: str, unit: str, complement: bool = False):
+    """Return an asv track_ method reading ``metric`` (or 1 - it) from the cached run."""
+
+    def track(self, cache):
+        value = cache[self.experiment][metric]
+        return 1.0 - value if complement else value
+
+    track.unit = unit
+    track.__doc__ = f"{'1 - ' if complement else ''}{metric} of the cached run ({unit})."
+    return track
+
+
 class _Figures(ExperimentBenchmark):
-    def track_mse(self, cache):
-        return cache[self.experiment]["mse"]
-
-    track_mse.unit = "y^2"
-
-    def track_mse_vs_unpruned(self, cache):
-        return cache[self.experiment]["mse_vs_unpruned"]
-
-    track_mse_vs_unpruned.unit = "ratio"
-
-    def track_density(self, cache):
-        """1 - sparsity over all weights (asv treats a rise as worse; never 0)."""
-        return 1.0 - cache[self.experiment]["sparsity_all"]
-
-    track_density.unit = "fraction"
-
-    def track_keras_zip_bytes(self, cache):
-        return cache[self.experiment]["keras_zip_bytes"]
-
-    track_keras_zip_bytes.unit = "bytes"
-
-    def track_tflite_zip_bytes(self, cache):
-        return cache[self.experiment]["tflite_zip_bytes"]
-
-    track_tflite_zip_bytes.unit = "bytes"
-
-    def track_keras_time_ratio(self, cache):
-        """Keras inference time / a numpy forward pass timed in the same process."""
-        return cache[self.experiment]["keras_time_ratio"]
-
-    track_keras_time_ratio.unit = "ratio"
+    track_mse = _track("mse", "y^2")
+    track_mse_vs_unpruned = _track("mse_vs_unpruned", "ratio")
+    # 1 - sparsity over all weights: asv treats a rise as worse, and it is never 0.
+    track_density = _track("sparsity_all", "fraction", complement=True)
+    track_keras_zip_bytes = _track("keras_zip_bytes", "bytes")
+    track_tflite_zip_bytes = _track("tflite_zip_bytes", "bytes")
+    # Keras inference time / a numpy forward pass timed in the same process.
+    track_keras_time_ratio = _track("keras_time_ratio", "ratio")
 
 
 class _KerasTime(ExperimentBenchmark):
