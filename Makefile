@@ -30,7 +30,7 @@ gate: $(STAMP)
 	$(BIN)/prunebench check --profile quick
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
 
 type: $(STAMP)
 	$(BIN)/mypy

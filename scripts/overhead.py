@@ -86,9 +86,10 @@ def bare_seed(seed: int, profile: config.Profile) -> None:
         if scope == "whole_model":
             wrapped = sparsity.prune_low_magnitude(copy, pruning_schedule=schedule)
         else:
-            wrapped = keras.models.clone_model(copy, clone_function=lambda layer: (
-                sparsity.prune_low_magnitude(layer, pruning_schedule=schedule)
-                if layer is copy.layers[0] else layer))
+            wrapped = keras.models.clone_model(
+                copy, clone_function=lambda layer, hidden=copy.layers[0], s=schedule: (
+                    sparsity.prune_low_magnitude(layer, pruning_schedule=s)
+                    if layer is hidden else layer))
         fit(wrapped, profile.prune_train, [sparsity.UpdatePruningStep()])
         measure(wrapped, sparsity.strip_pruning(wrapped))
 
