@@ -44,18 +44,6 @@ def test_per_layer_sparsity():
     assert got == {"a": 0.5, "b": 0.0}
 
 
-def test_two_by_four_pattern_detected_along_input_axis():
-    kernel = np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 0.0], [0.0, 4.0]])  # (4 inputs, 2 units)
-    assert metrics.is_m_by_n_sparse(kernel, 2, 4)
-    kernel[1, 0] = 5.0  # unit 0 now has 3 non-zeros in its block of 4
-    assert not metrics.is_m_by_n_sparse(kernel, 2, 4)
-
-
-def test_m_by_n_rejects_rows_not_multiple_of_n():
-    with pytest.raises(ValueError, match="multiple of 4"):
-        metrics.is_m_by_n_sparse(np.ones((6, 2)), 2, 4)
-
-
 def test_zipped_size_is_a_readable_deflate_archive_that_shrinks_zeros():
     payload = bytes(10_000)
     size = metrics.zipped_size(payload)

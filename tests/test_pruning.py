@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import assert_sparsity
-from prunebench import config, kerasenv, models, pipeline, pruning, train
+from prunebench import config, kerasenv, metrics, models, pipeline, pruning, train
 from prunebench.experiments import resolve
 
 # 536 training rows in batches of 4: 134 steps, past tfmot's first mask update at step 100.
@@ -87,6 +87,8 @@ def test_run_seed_reports_invariants_and_target_sparsity(smoke_profile, tiny_dat
         target = result.metrics["target_sparsity"]
         assert abs(result.metrics["sparsity_pruned"] - target) <= 0.01
     assert by_name["unpruned"].metrics["mse_vs_unpruned"] == 1.0
+    for result in results:  # every figure has a unit, and every unit a figure
+        assert set(result.metrics) == set(metrics.UNITS)
     assert by_name["whole_model"].metrics["nonzero_params"] < by_name["unpruned"].metrics["params"]
     assert (by_name["whole_model"].metrics["keras_zip_bytes"]
             < by_name["unpruned"].metrics["keras_zip_bytes"])

@@ -68,19 +68,6 @@ def per_layer_sparsity(kernels: Mapping[str, np.ndarray]) -> dict[str, float]:
     return {name: sparsity([k]) for name, k in kernels.items()}
 
 
-def is_m_by_n_sparse(kernel: np.ndarray, m: int, n: int) -> bool:
-    """Return whether every block of ``n`` consecutive input weights holds >= ``n - m`` zeros.
-
-    ``kernel`` has shape (inputs, outputs), as a Keras Dense kernel; blocks run along the
-    input axis, as tfmot's ``sparsity_m_by_n`` lays them out. Inputs must divide by ``n``.
-    """
-    rows, cols = kernel.shape
-    if rows % n:
-        raise ValueError(f"kernel has {rows} input rows, not a multiple of {n}")
-    blocks = kernel.T.reshape(cols, rows // n, n)
-    return bool(np.all(np.count_nonzero(blocks, axis=-1) <= m))
-
-
 def zipped_size(payload: bytes, name: str = "model") -> int:
     """Return the bytes of a ZIP_DEFLATED archive holding ``payload`` (the seed's size measure)."""
     buffer = io.BytesIO()

@@ -114,9 +114,9 @@ def measure(
     wrapped_diff = _max_diff(_predict(trained, data.x_test), pred)
     reload_diff = _max_diff(reloaded, pred)
     layers = [
-        {"layer": name, "kernel_sparsity": metrics.sparsity([k]), "kernel_size": int(k.size),
+        {"layer": name, "kernel_sparsity": layer_sparsity, "kernel_size": int(kernels[name].size),
          "pruned": name in pruned_names}
-        for name, k in kernels.items()
+        for name, layer_sparsity in metrics.per_layer_sparsity(kernels).items()
     ]
     return ExperimentResult(
         experiment=experiment.name,

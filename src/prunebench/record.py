@@ -17,7 +17,7 @@ from typing import Any
 from prunebench import kerasenv
 from prunebench.config import run_digest
 from prunebench.errors import UsageError
-from prunebench.metrics import spread
+from prunebench.metrics import UNITS, spread
 
 SCHEMA = "prunebench.record/1"
 #: Distributions whose versions decide the figures.
@@ -84,6 +84,8 @@ class RunRecord:
     experiments: dict[str, dict[str, Any]]
     results: list[dict[str, Any]]
     environment: dict[str, Any] = field(default_factory=environment)
+    #: The unit of every metric in ``results``, by name.
+    units: dict[str, str] = field(default_factory=lambda: dict(UNITS))
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     schema: str = SCHEMA
 

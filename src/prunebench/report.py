@@ -76,16 +76,6 @@ def results_table(record: RunRecord, columns: Sequence[Column] = COLUMNS) -> Tab
     return table
 
 
-def markdown_table(record: RunRecord, metrics: Sequence[str]) -> str:
-    """Return a Markdown table of per-seed values of ``metrics``, one row per experiment."""
-    header = "| experiment | " + " | ".join(metrics) + " |"
-    lines = [header, "|" + "---|" * (len(metrics) + 1)]
-    for name in record.experiment_names():
-        cells = [", ".join(f"{v:.4g}" for v in record.values(name, m)) for m in metrics]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 #: Metrics the TF-version matrix shows, in order.
 MATRIX_METRICS = ("mse", "mse_vs_unpruned", "sparsity_pruned", "keras_zip_bytes",
                   "tflite_zip_bytes", "keras_time_ratio", "tflite_time_ratio", "keras_ms",
