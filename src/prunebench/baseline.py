@@ -27,10 +27,15 @@ def default_path(minor: str | None = None) -> Path:
     return BASELINE_DIR / f"tf{minor}.json"
 
 
+def require_seeds(count: int) -> None:
+    """Raise UsageError unless ``count`` seeds are enough to make a baseline."""
+    if count < MIN_SEEDS:
+        raise UsageError(f"a baseline needs at least {MIN_SEEDS} seeds, got {count}")
+
+
 def section(record: RunRecord) -> dict[str, Any]:
     """Return the baseline section for ``record``: per experiment, digest and metric stats."""
-    if len(record.seeds) < MIN_SEEDS:
-        raise UsageError(f"a baseline needs at least {MIN_SEEDS} seeds, got {len(record.seeds)}")
+    require_seeds(len(record.seeds))
     aggregate = record.aggregate()
     return {
         "seeds": record.seeds,

@@ -176,10 +176,10 @@ def _checked_record(args: argparse.Namespace, err: Console) -> record.RunRecord:
     if args.results is not None:
         return record.load(args.results)
     check_run_options(args)
-    if getattr(args, "out", None) is not None:
+    if args.out is not None:
         record.check_writable(args.out)
     rec = run_record(args, err)
-    if getattr(args, "out", None) is not None:
+    if args.out is not None:
         record.save(rec, args.out)
     return rec
 
@@ -220,8 +220,7 @@ def cmd_baseline(args: argparse.Namespace, out: Console, err: Console) -> int:
                       f"{section['seeds']}, made {section['created']}", highlight=False)
         return 0
     args.seeds = args.seeds or list(range(baseline.MIN_SEEDS))
-    if len(args.seeds) < baseline.MIN_SEEDS:
-        raise UsageError(f"a baseline needs at least {baseline.MIN_SEEDS} seeds, got {len(args.seeds)}")
+    baseline.require_seeds(len(args.seeds))  # before training, not after
     record.check_writable(path)
     if path.exists():
         baseline.load(path)  # a corrupt file is refused, not overwritten
