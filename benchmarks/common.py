@@ -1,4 +1,4 @@
-"""Shared asv glue: train every canonical experiment once per environment and commit.
+"""Shared asv glue: train every benchmarked experiment once per environment and commit.
 
 asv keys ``setup_cache`` by the function's source location, so the one inherited
 method below runs once for all benchmark classes, and each class reads its own
@@ -18,6 +18,10 @@ SEED = 0
 MODELS_DIR = "models"
 #: The test inputs, saved by setup_cache: the timing benchmarks need not import scikit-learn.
 X_TEST = "x_test.npy"
+#: Beyond the canonical three (benchmarks/beyond.py): the whole-model sparsity sweep and
+#: one point of each other family. Trained in the same cached run, from the same base.
+BEYOND = ("whole_const_75", "whole_const_87.5", "whole_const_93.75", "whole_poly_87.5",
+          "whole_random_87.5", "whole_2by4", "whole_pqat_87.5")
 
 
 class ExperimentBenchmark:
@@ -37,13 +41,18 @@ class ExperimentBenchmark:
         # the saved models themselves): one block keeps them from costing asv twice.
         profile = replace(config.get_profile(PROFILE), timing=config.TimingConfig(
             warmup=1, repeats=1, number=1, predict_number=1))
-        results = pipeline.run(experiments.resolve(None), [SEED], profile,
-                               keep_dir=Path(MODELS_DIR))
+        chosen = experiments.resolve([*experiments.CANONICAL, *BEYOND])
+        results = pipeline.run(chosen, [SEED], profile, keep_dir=Path(MODELS_DIR))
         np.save(Path(MODELS_DIR) / X_TEST, data.load_data(profile.data).x_test)
         return {r.experiment: r.metrics for r in results}
 
     def model_path(self, suffix: str) -> Path:
-        return Path(MODELS_DIR) / f"{self.experiment}-seed{SEED}{suffix}"
+        return model_file(self.experiment, suffix)
+
+
+def model_file(experiment: str, suffix: str) -> Path:
+    """Return where setup_cache left ``experiment``'s model with ``suffix``."""
+    return Path(MODELS_DIR) / f"{experiment}-seed{SEED}{suffix}"
 
 
 def x_test():

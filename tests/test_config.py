@@ -35,11 +35,13 @@ def test_prune_config_rejects_unknown_scope_and_schedule():
         config.PruneConfig(scope="whole_model", schedule="cosine")
 
 
-def test_polynomial_schedule_needs_an_end_step():
+def test_polynomial_schedule_end_step_is_explicit_or_derived():
     with pytest.raises(UsageError, match="end_step"):
-        config.PruneConfig(scope="whole_model", schedule="polynomial")
+        config.PruneConfig(scope="whole_model", schedule="polynomial", begin_step=100, end_step=50)
     ok = config.PruneConfig(scope="whole_model", schedule="polynomial", end_step=1000)
     assert ok.end_step == 1000
+    derived = config.PruneConfig(scope="whole_model", schedule="polynomial")
+    assert derived.end_step == -1  # the ramp's end, resolved from the fit (pruning.py)
 
 
 def test_train_config_rejects_zero_epochs():

@@ -18,8 +18,9 @@ def test_unpruned_always_runs_first_because_the_others_fine_tune_it():
     assert [e.name for e in experiments.resolve(["whole_model"])] == ["unpruned", "whole_model"]
 
 
-def test_unknown_experiment_names_the_known_ones():
-    with pytest.raises(UsageError, match="unknown experiment 'nope'; known: dense_only"):
+def test_unknown_experiment_names_the_groups_and_where_to_look():
+    with pytest.raises(UsageError, match="unknown experiment 'nope'; groups: canonical, sweep.*"
+                                         "prunebench list"):
         experiments.resolve(["nope"])
 
 

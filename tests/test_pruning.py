@@ -87,8 +87,8 @@ def test_run_seed_reports_invariants_and_target_sparsity(smoke_profile, tiny_dat
         target = result.metrics["target_sparsity"]
         assert abs(result.metrics["sparsity_pruned"] - target) <= 0.01
     assert by_name["unpruned"].metrics["mse_vs_unpruned"] == 1.0
-    for result in results:  # every figure has a unit, and every unit a figure
-        assert set(result.metrics) == set(metrics.UNITS)
+    for result in results:  # every figure has a unit, and every unit a figure (2:4 aside)
+        assert set(result.metrics) == set(metrics.UNITS) - {"m_by_n_ok"}
     assert by_name["whole_model"].metrics["nonzero_params"] < by_name["unpruned"].metrics["params"]
     assert (by_name["whole_model"].metrics["keras_zip_bytes"]
             < by_name["unpruned"].metrics["keras_zip_bytes"])

@@ -37,6 +37,12 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"seed must be a non-negative integer, got {text!r}") from None
 
 
+def _jobs(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"jobs must be a positive integer, got {text!r}")
+    return int(text)
+
+
 def _sparsity(text: str) -> float:
     try:
         value = float(text)
@@ -48,7 +54,8 @@ def _sparsity(text: str) -> float:
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """Add the options that choose what to run (shared by run, check and baseline)."""
     parser.add_argument("--experiments", nargs="+", metavar="NAME",
-                        help="experiments to run (default: the canonical three)")
+                        help="experiments or groups to run (default: the canonical three; "
+                             f"groups: {', '.join(experiments.GROUPS)})")
     parser.add_argument("--seeds", nargs="+", type=_seed, metavar="N",
                         help="seeds (default: 0)")
     parser.add_argument("--profile", default="quick", choices=sorted(config.PROFILES),
@@ -57,6 +64,8 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="override the target sparsity of every pruned experiment")
     parser.add_argument("--tensorboard", type=Path, metavar="DIR",
                         help="write tfmot's PruningSummaries here")
+    parser.add_argument("--jobs", type=_jobs, default=1, metavar="N",
+                        help="worker processes (default 1; time figures are steadiest at 1)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="take the figures from this results record instead of running")
     show = sub.add_parser("show", help="print the table of an existing results record")
     show.add_argument("results", type=Path)
+    rep = sub.add_parser("report", help="write an HTML page and PNG plots of results records")
+    rep.add_argument("results", type=Path, nargs="+", metavar="RESULTS")
+    rep.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
+    rep.add_argument("--baseline", type=Path, metavar="FILE",
+                     help="judge against this baseline (default: baselines/tfX.Y.json of "
+                          "the records' TF, when it exists)")
     matrix = sub.add_parser("matrix", help="compare results records from several TF versions")
     matrix.add_argument("results", type=Path, nargs="+", metavar="RESULTS")
     matrix.add_argument("--thresholds", type=Path, metavar="FILE",
@@ -117,7 +132,8 @@ def run_record(args: argparse.Namespace, console: Console) -> record.RunRecord:
     profile = config.get_profile(args.profile)
     kerasenv.keras()
     with progress_display(console) as hook:
-        results = pipeline.run(chosen, seeds, profile, progress=hook, tensorboard=args.tensorboard)
+        results = pipeline.run(chosen, seeds, profile, progress=hook, tensorboard=args.tensorboard,
+                               jobs=args.jobs)
     return record.from_run(chosen, seeds, profile, results)
 
 
@@ -152,11 +168,20 @@ def cmd_matrix(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def cmd_list(args: argparse.Namespace, out: Console, err: Console) -> int:
-    for name in experiments.REGISTRY:
-        exp = experiments.REGISTRY[name]
-        prune = exp.prune
-        how = (f"{prune.scope}, {prune.schedule} to {prune.target_sparsity}" if prune else "-")
-        out.print(f"{name:<14} {how:<36} {exp.description}", highlight=False)
+    for name, exp in experiments.REGISTRY.items():
+        out.print(f"{name:<18} {experiments.family(exp):<17} {exp.description}", highlight=False)
+    out.print("groups (usable wherever experiments are named):", highlight=False)
+    for group, names in experiments.GROUPS.items():
+        out.print(f"  {group:<11} {len(names):>2} experiments", highlight=False)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from prunebench import html_report  # matplotlib: only when a report is asked for
+
+    records = [record.load(path) for path in args.results]
+    page = html_report.write(records, args.out, args.baseline)
+    out.print(f"report written to {page}", highlight=False)
     return 0
 
 
@@ -234,7 +259,7 @@ def cmd_baseline(args: argparse.Namespace, out: Console, err: Console) -> int:
 NEEDS_KERAS = frozenset({"run", "check", "baseline", "env"})
 COMMANDS = {
     "run": cmd_run, "check": cmd_check, "baseline": cmd_baseline,
-    "show": cmd_show, "matrix": cmd_matrix, "list": cmd_list, "env": cmd_env,
+    "show": cmd_show, "matrix": cmd_matrix, "report": cmd_report, "list": cmd_list, "env": cmd_env,
 }
 
 

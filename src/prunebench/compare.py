@@ -194,11 +194,13 @@ def current_medians(record: Any) -> dict[str, dict[str, float]]:
             for name, metrics in record.aggregate().items()}
 
 
-def gate(record: Any, document: Mapping[str, Any], path: Path, thresholds: Thresholds) -> list[Line]:
+def gate(record: Any, document: Mapping[str, Any], path: Path, thresholds: Thresholds,
+         known_only: bool = False) -> list[Line]:
     """Return the judged lines of a run record against a baseline document.
 
     Raises UsageError when the two cannot be compared: another TF minor version, a
-    profile the baseline lacks, or experiments whose configuration changed since.
+    profile the baseline lacks, or experiments whose configuration changed since; and
+    for experiments the baseline lacks, unless ``known_only`` (then they are skipped).
     """
     from prunebench.baseline import UPDATE_COMMAND, profile_section
     from prunebench.record import tf_minor
@@ -216,4 +218,7 @@ def gate(record: Any, document: Mapping[str, Any], path: Path, thresholds: Thres
             raise UsageError(f"{name} is configured differently from {path} "
                              f"(digest {info.get('digest')} vs {stored}); refresh: {refresh}")
     baseline_stats = {name: exp["metrics"] for name, exp in experiments.items()}
-    return compare(current_medians(record), baseline_stats, thresholds)
+    current = current_medians(record)
+    if known_only:
+        current = {name: figures for name, figures in current.items() if name in experiments}
+    return compare(current, baseline_stats, thresholds)

@@ -24,6 +24,8 @@ class Exported:
     keras_bytes: int
     keras_zip_bytes: int
     tflite: bytes
+    #: int8 weights: post-training dynamic range, or the converted QAT model.
+    tflite_int8: bytes
 
     @property
     def tflite_bytes(self) -> int:
@@ -32,6 +34,14 @@ class Exported:
     @property
     def tflite_zip_bytes(self) -> int:
         return zipped_size(self.tflite, "model.tflite")
+
+    @property
+    def tflite_int8_bytes(self) -> int:
+        return len(self.tflite_int8)
+
+    @property
+    def tflite_int8_zip_bytes(self) -> int:
+        return zipped_size(self.tflite_int8, "model.tflite")
 
 
 @contextlib.contextmanager
@@ -47,30 +57,55 @@ def _quiet_stderr() -> Any:
         os.close(saved)
 
 
-def to_tflite(model: Any) -> bytes:
-    """Return a float TFLite flatbuffer converted from a (stripped) Keras model."""
+def to_tflite(model: Any, int8: bool = False) -> bytes:
+    """Return a TFLite flatbuffer converted from a (stripped) Keras model.
+
+    ``int8``: the converter's default optimization, which is dynamic-range int8 weights
+    for a float model and full int8 for a quantization-aware-trained one.
+    """
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    with _quiet_stderr(), contextlib.redirect_stdout(io.StringIO()):
+    if int8:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    with _quiet_stderr(), contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        # A QAT model carries its own ranges: the converter's call for statistics is moot.
+        warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
         return bytes(converter.convert())
 
 
-def export(model: Any, directory: Path) -> Exported:
-    """Return the sizes of ``model`` saved (without optimizer) as HDF5 and converted to TFLite."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / KERAS_FILE
+def save_h5(model: Any, path: Path) -> bytes:
+    """Save ``model`` without optimizer as HDF5 (the seed's format); return the file's bytes."""
     with warnings.catch_warnings():
         # HDF5 is "legacy" to Keras, but it is the file the seed saves and measures.
         warnings.filterwarnings("ignore", message="You are saving your model as an HDF5 file")
         model.save(path, include_optimizer=False, save_format="h5")
-    payload = path.read_bytes()
+    return path.read_bytes()
+
+
+def export(model: Any, directory: Path, int8_source: Any = None) -> Exported:
+    """Return the sizes of ``model`` saved (without optimizer) as HDF5 and converted to TFLite.
+
+    The int8 flatbuffer is converted from ``int8_source`` (a QAT model) when given, else
+    from ``model`` by post-training quantization.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / KERAS_FILE
+    payload = save_h5(model, path)
     return Exported(
         keras_path=path,
         keras_bytes=len(payload),
         keras_zip_bytes=zipped_size(payload, KERAS_FILE),
         tflite=to_tflite(model),
+        tflite_int8=to_tflite(model if int8_source is None else int8_source, int8=True),
     )
+
+
+def zipped_h5_size(model: Any, directory: Path) -> tuple[int, int]:
+    """Return (raw, zipped) bytes of ``model`` saved as HDF5, e.g. still pruning-wrapped."""
+    directory.mkdir(parents=True, exist_ok=True)
+    payload = save_h5(model, directory / "wrapped.h5")
+    return len(payload), zipped_size(payload, KERAS_FILE)
 
 
 def load(path: Path) -> Any:

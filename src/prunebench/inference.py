@@ -49,6 +49,29 @@ def tflite_predictor(flatbuffer: bytes, batch: int) -> tuple[Callable[[np.ndarra
     return predict, name
 
 
+def tflite_weight_sparsity(flatbuffer: bytes) -> tuple[float, int]:
+    """Return (fraction of zeros, tensor count) over the int8 rank-2 weight tensors.
+
+    Those are the quantized Dense kernels; the sparsity is read back from the flatbuffer
+    itself, after quantization rounded every weight.
+    """
+    cls, _ = _interpreter_class()
+    interpreter = cls(model_content=flatbuffer)
+    interpreter.allocate_tensors()
+    zeros = total = count = 0
+    for detail in interpreter.get_tensor_details():
+        if detail["dtype"] != np.int8 or len(detail["shape"]) != 2:
+            continue
+        try:
+            values = interpreter.get_tensor(detail["index"])
+        except ValueError:
+            continue  # an activation tensor, not a weight
+        zeros += int(np.count_nonzero(values == 0))
+        total += int(values.size)
+        count += 1
+    return (zeros / total if total else float("nan")), count
+
+
 def keras_predictor(model: Any) -> Callable[[Any], Any]:
     """Return the model's forward pass compiled with tf.function (no training behaviour)."""
     import tensorflow as tf
@@ -82,6 +105,7 @@ class InferenceTimes:
     keras: timing.TimingStats
     keras_predict: timing.TimingStats
     tflite: timing.TimingStats
+    tflite_int8: timing.TimingStats
     reference: timing.TimingStats
     interpreter: str
 
@@ -94,19 +118,22 @@ class InferenceTimes:
         return self.tflite.min / self.reference.min
 
 
-def time_inference(model: Any, flatbuffer: bytes, x: np.ndarray, config: TimingConfig) -> InferenceTimes:
-    """Return Keras, TFLite and reference timings of predicting ``x`` with a stripped model."""
+def time_inference(model: Any, flatbuffer: bytes, int8_flatbuffer: bytes, x: np.ndarray,
+                   config: TimingConfig) -> InferenceTimes:
+    """Return Keras, TFLite (float, int8) and reference timings of predicting ``x``."""
     import tensorflow as tf
 
     x_tensor = tf.constant(x)
     keras_fn = keras_predictor(model)
     tflite_fn, interpreter = tflite_predictor(flatbuffer, len(x))
+    int8_fn, _ = tflite_predictor(int8_flatbuffer, len(x))
     reference_fn = numpy_forward(model)
     with threadpool_limits(limits=THREADS):
         timed = timing.interleaved(
             {
                 "keras": lambda: keras_fn(x_tensor).numpy(),
                 "tflite": lambda: tflite_fn(x),
+                "tflite_int8": lambda: int8_fn(x),
                 "reference": lambda: reference_fn(x),
             },
             warmup=config.warmup, repeats=config.repeats, number=config.number,
@@ -115,4 +142,5 @@ def time_inference(model: Any, flatbuffer: bytes, x: np.ndarray, config: TimingC
             lambda: model.predict(x, batch_size=len(x), verbose=0),
             warmup=1, repeats=config.repeats, number=config.predict_number,
         )
-    return InferenceTimes(timed["keras"], predict, timed["tflite"], timed["reference"], interpreter)
+    return InferenceTimes(timed["keras"], predict, timed["tflite"], timed["tflite_int8"],
+                          timed["reference"], interpreter)

@@ -33,6 +33,15 @@ UNITS: dict[str, str] = {
     "tflite_time_ratio": "ratio",
     "train_s": "s",
     "epochs_run": "count",
+    "wrapped_bytes": "bytes",
+    "wrapped_zip_bytes": "bytes",
+    "tflite_int8_bytes": "bytes",
+    "tflite_int8_zip_bytes": "bytes",
+    "tflite_int8_mse": "y^2",
+    "tflite_int8_ms": "ms",
+    "tflite_int8_sparsity": "fraction",
+    "tflite_int8_tensors": "count",
+    "m_by_n_ok": "bool",
 }
 
 
@@ -66,6 +75,22 @@ def sparsity(arrays: Iterable[np.ndarray]) -> float:
 def per_layer_sparsity(kernels: Mapping[str, np.ndarray]) -> dict[str, float]:
     """Return {name: fraction of exact zeros} for each named array."""
     return {name: sparsity([k]) for name, k in kernels.items()}
+
+
+def is_m_by_n(kernel: np.ndarray, m: int, n: int) -> bool:
+    """Return whether a Dense kernel (inputs x outputs) has >= m zeros in every n
+    consecutive input weights of each output unit (a short last group: >= its share).
+
+    tfmot groups along the input axis, as TFLite lays the kernel out (outputs x inputs),
+    and pads the last group with zeros, which then count as pruned.
+    """
+    rows = np.asarray(kernel).T
+    keep = n - m
+    for start in range(0, rows.shape[1], n):
+        block = rows[:, start:start + n]
+        if np.any(np.count_nonzero(block, axis=1) > keep):
+            return False
+    return True
 
 
 def zipped_size(payload: bytes, name: str = "model") -> int:

@@ -1,13 +1,50 @@
-"""Pruning through tfmot's real API: wrap, the callbacks it needs, strip."""
+"""Pruning through tfmot's real API: wrap, the callbacks it needs, strip.
+
+Also the random-mask control (no tfmot: a fixed mask re-applied after every batch) and
+tfmot's pruning-preserving quantization-aware training.
+"""
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from prunebench import kerasenv
 from prunebench.config import PruneConfig
 from prunebench.models import HIDDEN_LAYER
+
+
+def steps_per_epoch(n_train: int, batch_size: int, validation_split: float) -> int:
+    """Return the optimizer steps of one epoch, as Keras counts them with validation_split."""
+    fitted = n_train - int(n_train * validation_split)
+    return math.ceil(fitted / batch_size)
+
+
+def ramp_epochs(config: PruneConfig, epochs: int) -> int:
+    """Return the epochs a polynomial ramp takes (0 for a constant schedule)."""
+    if config.schedule != "polynomial":
+        return 0
+    return max(1, round(epochs * config.ramp_fraction))
+
+
+def resolve_end_step(config: PruneConfig, steps: int, epochs: int) -> PruneConfig:
+    """Return ``config`` with a concrete PolynomialDecay end step.
+
+    tfmot re-masks only at steps ``begin + k * frequency`` inside [begin, end]: an end step
+    off that grid leaves the mask short of the target for good. The end step is therefore
+    the last grid step within the ramp's epochs.
+    """
+    if config.schedule != "polynomial" or config.end_step != -1:
+        return config
+    ramp_steps = ramp_epochs(config, epochs) * steps
+    grid = (ramp_steps - config.begin_step) // config.frequency * config.frequency
+    if grid <= 0:
+        raise ValueError(f"a {ramp_steps}-step ramp is shorter than one pruning interval")
+    return replace(config, end_step=config.begin_step + grid)
 
 
 def schedule(config: PruneConfig) -> Any:
@@ -33,7 +70,9 @@ def apply_pruning(model: Any, config: PruneConfig) -> Any:
     """
     keras = kerasenv.keras()
     prune = kerasenv.tfmot().sparsity.keras.prune_low_magnitude
-    params = {"pruning_schedule": schedule(config)}
+    params: dict[str, Any] = {"pruning_schedule": schedule(config)}
+    if config.m_by_n is not None:
+        params["sparsity_m_by_n"] = config.m_by_n
     if config.scope == "whole_model":
         return prune(model, **params)
 
@@ -45,6 +84,72 @@ def apply_pruning(model: Any, config: PruneConfig) -> Any:
     # As in tfmot's guide: the clone reuses ``model``'s layer objects, so the trained
     # weights carry over, and fine-tuning changes ``model`` too: pass a copy.
     return keras.models.clone_model(model, clone_function=wrap_hidden)
+
+
+def scoped_layers(model: Any, scope: str) -> list[str]:
+    """Return the names of the layers whose kernels ``scope`` prunes."""
+    names = [layer.name for layer in model.layers if hasattr(layer, "kernel")]
+    return names if scope == "whole_model" else [n for n in names if n == HIDDEN_LAYER]
+
+
+def random_masks(model: Any, config: PruneConfig, seed: int) -> dict[str, np.ndarray]:
+    """Return {layer: 0/1 mask} zeroing ``round(target * size)`` random kernel weights.
+
+    The same count per layer as tfmot's magnitude masks, chosen without looking at them.
+    """
+    rng = np.random.default_rng(seed)
+    masks = {}
+    for name in scoped_layers(model, config.scope):
+        shape = model.get_layer(name).kernel.shape
+        size = int(np.prod(shape))
+        mask = np.ones(size, dtype=np.float32)
+        mask[rng.choice(size, size=round(config.target_sparsity * size), replace=False)] = 0.0
+        masks[name] = mask.reshape(shape)
+    return masks
+
+
+def apply_masks(model: Any, masks: dict[str, np.ndarray]) -> None:
+    """Multiply each masked layer's kernel by its mask, in place."""
+    for name, mask in masks.items():
+        kernel = model.get_layer(name).kernel
+        kernel.assign(kernel * mask)
+
+
+def fixed_mask_callback(masks: dict[str, np.ndarray]) -> Any:
+    """Return a Keras callback that keeps ``masks`` applied after every training batch."""
+    keras = kerasenv.keras()
+
+    class FixedMask(keras.callbacks.Callback):  # type: ignore[name-defined]
+        def on_train_begin(self, logs: Any = None) -> None:
+            apply_masks(self.model, masks)
+
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            apply_masks(self.model, masks)
+
+    return FixedMask()
+
+
+def pqat(stripped: Any) -> Any:
+    """Return ``stripped`` annotated for tfmot's pruning-preserving QAT (uncompiled)."""
+    tfmot = kerasenv.tfmot()
+    quantization = tfmot.quantization.keras
+    annotated = quantization.quantize_annotate_model(stripped)
+    scheme = tfmot.experimental.combine.Default8BitPrunePreserveQuantizeScheme()
+    return quantization.quantize_apply(annotated, scheme)
+
+
+def float_weights_of(quantized: Any, like: Any) -> Any:
+    """Return a copy of the float model ``like`` holding the QAT model's trained weights."""
+    from prunebench import models
+
+    plain = models.copy_model(like)
+    for wrapper in quantized.layers:
+        if not hasattr(wrapper, "layer"):
+            continue  # the input quantizer
+        # The wrapper owns the float kernel (its inner layer sees a fake-quantized one).
+        named = {w.name.rsplit("/", 1)[-1].split(":")[0]: w.numpy() for w in wrapper.weights}
+        plain.get_layer(wrapper.layer.name).set_weights([named["kernel"], named["bias"]])
+    return plain
 
 
 def callbacks(log_dir: Path | None = None) -> list[Any]:

@@ -34,16 +34,18 @@ def train(
     config: TrainConfig,
     callbacks: Sequence[Any] = (),
     on_epoch: EpochHook | None = None,
+    start_from_epoch: int = 0,
 ) -> TrainResult:
     """Return what fitting the compiled ``model`` on ``data.x_train`` cost; trains in place.
 
     ``callbacks`` run before EarlyStopping, so tfmot's re-masking at epoch end happens
-    before the best weights are snapshot.
+    before the best weights are snapshot. Early stopping neither stops nor keeps weights
+    before epoch ``start_from_epoch`` (a sparsity ramp's end).
     """
     keras = kerasenv.keras()
     stop = keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=config.patience,
-        restore_best_weights=config.restore_best_weights,
+        restore_best_weights=config.restore_best_weights, start_from_epoch=start_from_epoch,
     )
     all_callbacks = [*callbacks, stop]
     if on_epoch is not None:

@@ -1,0 +1,64 @@
+"""Beyond the seed in asv: the sparsity sweep, the random control, 2:4 and PQAT.
+
+A representative slice of the registry (whole-model pruning at every sweep sparsity, and
+one point of each other family at 87.5% or 2:4), read from the same cached run as the
+canonical experiments. One parametrized benchmark per figure: asv's pages draw a curve
+per experiment.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from .common import BEYOND, ExperimentBenchmark, model_file, tflite_timer
+
+
+class Beyond(ExperimentBenchmark):
+    params: ClassVar[list[list[str]]] = [list(BEYOND)]
+    param_names: ClassVar[list[str]] = ["experiment"]
+
+    def track_mse(self, cache, experiment):
+        """Test MSE of the float model (y^2)."""
+        return cache[experiment]["mse"]
+
+    track_mse.unit = "y^2"
+
+    def track_density(self, cache, experiment):
+        """1 - sparsity over all weights."""
+        return 1.0 - cache[experiment]["sparsity_all"]
+
+    track_density.unit = "fraction"
+
+    def track_int8_density(self, cache, experiment):
+        """1 - sparsity of the int8 TFLite kernels, read back from the flatbuffer."""
+        return 1.0 - cache[experiment]["tflite_int8_sparsity"]
+
+    track_int8_density.unit = "fraction"
+
+    def track_tflite_int8_zip_bytes(self, cache, experiment):
+        """Zipped bytes of the int8 TFLite flatbuffer."""
+        return cache[experiment]["tflite_int8_zip_bytes"]
+
+    track_tflite_int8_zip_bytes.unit = "bytes"
+
+    def track_tflite_int8_mse(self, cache, experiment):
+        """Test MSE of the int8 TFLite model (y^2)."""
+        return cache[experiment]["tflite_int8_mse"]
+
+    track_tflite_int8_mse.unit = "y^2"
+
+
+class Int8Time(ExperimentBenchmark):
+    """LiteRT on the int8 flatbuffers: post-training (whole_model) against PQAT."""
+
+    params: ClassVar[list[list[str]]] = [["whole_model", "whole_pqat_87.5"]]
+    param_names: ClassVar[list[str]] = ["experiment"]
+    rounds = 1
+
+    def setup(self, cache, experiment):
+        self.call, self.x = tflite_timer(model_file(experiment, ".int8.tflite"))
+        self.call(self.x)
+
+    def time_tflite_int8_inference(self, cache, experiment):
+        """One LiteRT invoke of the int8 model over the 3,300 test rows, one thread."""
+        self.call(self.x)

@@ -1,0 +1,365 @@
+"""``prunebench report``: one static HTML page and its PNG plots from results records.
+
+Plots: MSE against achieved sparsity per experiment family (median, seed range as bars),
+MSE against zipped size with the Pareto front (float HDF5 and TFLite int8), the size
+breakdown and the inference times. Tables: every experiment's figures, the gate's
+verdicts where a baseline exists, the environment. No scripts: nothing to go wrong in
+a browser.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure  # the object API: no pyplot, no display, no global state
+from matplotlib.lines import Line2D
+
+from prunebench import baseline, compare, config, experiments
+from prunebench.errors import UsageError
+from prunebench.metrics import UNITS
+from prunebench.record import RunRecord, tf_minor, write_json_atomic
+
+PAGE = "index.html"
+#: Curves are drawn per family; families not listed here get the next free style.
+STYLES = {
+    "whole constant": ("tab:blue", "o", "-"), "whole polynomial": ("tab:blue", "s", "--"),
+    "whole random": ("tab:blue", "x", ":"), "whole 2:4": ("tab:blue", "D", ""),
+    "whole pqat": ("tab:blue", "*", ""),
+    "dense constant": ("tab:orange", "o", "-"), "dense polynomial": ("tab:orange", "s", "--"),
+    "dense random": ("tab:orange", "x", ":"), "dense 2:4": ("tab:orange", "D", ""),
+    "dense pqat": ("tab:orange", "*", ""),
+}
+VERDICT_COLOURS = {"ok": "#d9f2d9", "improvement": "#d6e9ff", "regression": "#f8d0d0",
+                   "no baseline": "#eeeeee"}
+
+
+@dataclass
+class Experiment:
+    """One experiment's per-seed figures, pooled over the records given."""
+
+    name: str
+    config: config.ExperimentConfig
+    per_seed: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def family(self) -> str:
+        return experiments.family(self.config)
+
+    def values(self, metric: str) -> np.ndarray:
+        return np.array([m[metric] for m in self.per_seed if metric in m], dtype=float)
+
+    def median(self, metric: str) -> float:
+        found = self.values(metric)
+        return float(np.median(found)) if found.size else float("nan")
+
+    def span(self, metric: str) -> tuple[float, float]:
+        found = self.values(metric)
+        return (float(found.min()), float(found.max())) if found.size else (np.nan, np.nan)
+
+
+def pool(records: Sequence[RunRecord]) -> list[Experiment]:
+    """Return the experiments of ``records`` (one profile), seeds of the same one pooled."""
+    profiles = sorted({rec.profile for rec in records})
+    if len(profiles) != 1:
+        raise UsageError(f"records from different profiles ({', '.join(profiles)}) do not "
+                         "belong on one page")
+    found: dict[str, Experiment] = {}
+    seen: dict[tuple[str, int], dict[str, float]] = {}
+    for rec in records:
+        for name, info in rec.experiments.items():
+            found.setdefault(name, Experiment(name, config.experiment_from_dict(info["config"])))
+        for result in rec.results:
+            # A seed run twice (the unpruned reference of two records): the later counts.
+            seen[(result["experiment"], result["seed"])] = result["metrics"]
+    for (name, _), figures in seen.items():
+        found[name].per_seed.append(figures)
+    return list(found.values())
+
+
+def _style(family: str, taken: dict[str, tuple[str, str, str]]) -> tuple[str, str, str]:
+    if family not in taken:
+        taken[family] = STYLES.get(family, (f"C{len(taken) % 10}", "^", "-"))
+    return taken[family]
+
+
+def _by_family(found: Iterable[Experiment]) -> dict[str, list[Experiment]]:
+    families: dict[str, list[Experiment]] = {}
+    for exp in found:
+        if exp.config.prune is not None:
+            families.setdefault(exp.family, []).append(exp)
+    for members in families.values():
+        members.sort(key=lambda e: e.median("sparsity_pruned"))
+    return families
+
+
+def _errorbars(members: Sequence[Experiment], metric: str) -> tuple[np.ndarray, np.ndarray]:
+    medians = np.array([m.median(metric) for m in members])
+    spans = np.array([m.span(metric) for m in members])
+    return medians, np.vstack([medians - spans[:, 0], spans[:, 1] - medians])
+
+
+def plot_mse_vs_sparsity(found: Sequence[Experiment], path: Path) -> None:
+    """MSE against achieved sparsity of the pruned layers, one panel per scope."""
+    families = _by_family(found)
+    unpruned = next((e for e in found if e.config.prune is None), None)
+    fig = Figure(figsize=(12, 4.8))
+    axes = fig.subplots(1, 2, sharey=True)
+    taken: dict[str, tuple[str, str, str]] = {}
+    for ax, scope in zip(axes, ("whole", "dense"), strict=True):
+        for family, members in families.items():
+            if not family.startswith(scope):
+                continue
+            colour, marker, line = _style(family, taken)
+            x = np.array([m.median("sparsity_pruned") for m in members])
+            y, err = _errorbars(members, "mse")
+            ax.errorbar(x, y, yerr=err, color=colour, marker=marker, linestyle=line or "none",
+                        capsize=3, label=family)
+        if unpruned is not None:
+            low, high = unpruned.span("mse")
+            ax.axhline(unpruned.median("mse"), color="grey", linestyle="-.", label="unpruned")
+            ax.axhspan(low, high, color="grey", alpha=0.15)
+        ax.set_yscale("log")
+        ax.set_xlabel("achieved sparsity of the pruned layers")
+        ax.set_title({"whole": "whole model pruned", "dense": "hidden Dense layer pruned"}[scope])
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    axes[0].set_ylabel("test MSE (log; median, bars: seed min-max)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def pareto_front(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Return the points no other point beats on both size and MSE, by size."""
+    front: list[tuple[float, float]] = []
+    for size, mse in sorted(points):
+        if not front or mse < front[-1][1]:
+            front.append((size, mse))
+    return front
+
+
+def plot_pareto(found: Sequence[Experiment], path: Path) -> None:
+    """MSE against zipped bytes: the float HDF5 file and the int8 TFLite flatbuffer."""
+    fig = Figure(figsize=(12, 4.8))
+    axes = fig.subplots(1, 2, sharey=True)
+    panels = (("keras_zip_bytes", "mse", "float model, HDF5 zipped"),
+              ("tflite_int8_zip_bytes", "tflite_int8_mse", "TFLite int8, zipped"))
+    taken: dict[str, tuple[str, str, str]] = {}
+    for ax, (size_metric, mse_metric, title) in zip(axes, panels, strict=True):
+        points = []
+        for exp in found:
+            size, mse = exp.median(size_metric), exp.median(mse_metric)
+            if np.isnan(size) or np.isnan(mse):
+                continue
+            points.append((size, mse))
+            if exp.config.prune is None:
+                ax.scatter([size], [mse], color="black", marker="P", s=60, label="unpruned")
+                continue
+            colour, marker, _ = _style(exp.family, taken)
+            low, high = exp.span(mse_metric)
+            ax.errorbar([size], [mse], yerr=[[mse - low], [high - mse]], color=colour,
+                        marker=marker, linestyle="none", capsize=2, alpha=0.8)
+        front = pareto_front(points)
+        if front:
+            ax.step(*zip(*front, strict=True), where="post", color="green", alpha=0.6,
+                    label="Pareto front")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("zipped size (bytes, log)")
+        ax.set_title(title)
+        ax.grid(True, which="both", alpha=0.3)
+    handles = [Line2D([], [], color=c, marker=m, linestyle="none", label=f)
+               for f, (c, m, _) in taken.items()]
+    axes[1].legend(handles=handles, fontsize=8, loc="upper right")
+    axes[0].legend(fontsize=8, loc="upper right")
+    axes[0].set_ylabel("test MSE (log; median, bars: seed min-max)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def _barh(found: Sequence[Experiment], series: Sequence[tuple[str, str]], xlabel: str,
+          path: Path) -> None:
+    names = [e.name for e in found]
+    height = 0.8 / len(series)
+    fig = Figure(figsize=(10, 0.32 * len(names) * len(series) + 1.5))
+    ax = fig.subplots()
+    y = np.arange(len(names))
+    for i, (metric, label) in enumerate(series):
+        values = [e.median(metric) for e in found]
+        ax.barh(y + i * height, values, height=height, label=label)
+    ax.set_yticks(y + height * (len(series) - 1) / 2, names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def plot_sizes(found: Sequence[Experiment], path: Path) -> None:
+    """Zipped bytes per experiment: wrapped, stripped, TFLite float, TFLite int8."""
+    _barh(found, (("wrapped_zip_bytes", "HDF5 with pruning wrappers"),
+                  ("keras_zip_bytes", "HDF5 stripped"),
+                  ("tflite_zip_bytes", "TFLite float"),
+                  ("tflite_int8_zip_bytes", "TFLite int8")),
+          "zipped bytes (median over seeds)", path)
+
+
+def plot_inference(found: Sequence[Experiment], path: Path) -> None:
+    """Milliseconds per pass over the test set: Keras, TFLite float, TFLite int8."""
+    _barh(found, (("keras_ms", "Keras (tf.function)"), ("tflite_ms", "TFLite float"),
+                  ("tflite_int8_ms", "TFLite int8")),
+          "ms per pass over the test set, one thread (median over seeds)", path)
+
+
+def verdicts(records: Sequence[RunRecord], baseline_path: Path | None,
+             ) -> tuple[list[compare.Line], str]:
+    """Return the gate's lines for experiments the baseline knows, and a note on where from."""
+    minors = sorted({tf_minor(rec.environment) for rec in records})
+    if len(minors) != 1:
+        return [], f"records from TF {', '.join(minors)}: no single baseline to judge against"
+    path = baseline_path or baseline.default_path(minors[0])
+    if not path.exists():
+        return [], f"no baseline {path}: nothing judged"
+    document = baseline.load(path)
+    thresholds = compare.load_thresholds()
+    lines: list[compare.Line] = []
+    for rec in records:
+        try:
+            lines.extend(compare.gate(rec, document, path, thresholds, known_only=True))
+        except UsageError as exc:
+            return [], f"not judged: {exc}"
+    return lines, f"judged against {path} with the packaged thresholds"
+
+
+def _finite(value: float) -> float | None:
+    return None if np.isnan(value) else value
+
+
+def _fmt(value: float, metric: str) -> str:
+    if np.isnan(value):
+        return "-"
+    if UNITS.get(metric) in ("bytes", "count"):
+        return f"{value:,.0f}"
+    return f"{value:.4g}"
+
+
+TABLE_METRICS = (
+    ("target_sparsity", "target"), ("sparsity_pruned", "sparsity"), ("mse", "MSE"),
+    ("mse_vs_unpruned", "MSE / unpruned"), ("keras_zip_bytes", "HDF5 zip B"),
+    ("tflite_int8_zip_bytes", "int8 zip B"), ("tflite_int8_sparsity", "int8 sparsity"),
+    ("tflite_int8_mse", "int8 MSE"), ("keras_ms", "Keras ms"), ("tflite_ms", "TFLite ms"),
+    ("tflite_int8_ms", "int8 ms"),
+)
+
+
+def _figures_table(found: Sequence[Experiment]) -> str:
+    head = "".join(f"<th>{html.escape(label)}</th>" for _, label in TABLE_METRICS)
+    rows = []
+    for exp in found:
+        cells = []
+        for metric, _ in TABLE_METRICS:
+            med = exp.median(metric)
+            low, high = exp.span(metric)
+            tip = f"seeds: {_fmt(low, metric)} - {_fmt(high, metric)}"
+            cells.append(f'<td title="{html.escape(tip)}">{_fmt(med, metric)}</td>')
+        seeds = len(exp.per_seed)
+        rows.append(f"<tr><td>{html.escape(exp.name)}</td><td>{html.escape(exp.family)}</td>"
+                    f"<td>{seeds}</td>{''.join(cells)}</tr>")
+    return (f"<table><tr><th>experiment</th><th>family</th><th>seeds</th>{head}</tr>"
+            f"{''.join(rows)}</table>")
+
+
+def _verdict_table(lines: Sequence[compare.Line], found: Sequence[Experiment]) -> str:
+    judged = {line.experiment for line in lines}
+    rows = [(line.verdict.value, line.experiment, line.metric, f"{line.value:.6g}",
+             "-" if line.baseline is None else f"{line.baseline:.6g}", line.limit)
+            for line in lines]
+    rows += [("no baseline", exp.name, "-", "-", "-", "-") for exp in found
+             if exp.name not in judged]
+    body = "".join(
+        f'<tr style="background:{VERDICT_COLOURS.get(row[0].lower(), "#fff")}">'
+        + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
+        for row in rows)
+    return ("<table><tr><th>verdict</th><th>experiment</th><th>metric</th><th>value</th>"
+            f"<th>baseline median</th><th>limit</th></tr>{body}</table>")
+
+
+def _environment_table(records: Sequence[RunRecord]) -> str:
+    rows = []
+    for rec in records:
+        env = rec.environment
+        packages = ", ".join(f"{k} {v}" for k, v in env.get("packages", {}).items() if v)
+        rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in (
+            rec.created, rec.profile, " ".join(map(str, rec.seeds)), env.get("python"),
+            packages, env.get("keras"), f"{env.get('cpu')} ({env.get('cores')} cores)",
+            env.get("git_sha") or "-")) + "</tr>")
+    return ("<table><tr><th>created</th><th>profile</th><th>seeds</th><th>python</th>"
+            "<th>packages</th><th>keras</th><th>cpu</th><th>git sha</th></tr>"
+            f"{''.join(rows)}</table>")
+
+
+CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1300px; }
+table { border-collapse: collapse; font-size: 13px; margin: 0.5em 0 1.5em; }
+th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: right; }
+th { background: #f3f3f3; } td:first-child, td:nth-child(2) { text-align: left; }
+img { max-width: 100%; border: 1px solid #ddd; margin: 0.5em 0 1.5em; }
+.note { color: #555; font-size: 13px; }
+"""
+
+PLOTS = (
+    ("mse_vs_sparsity.png", "MSE against sparsity", plot_mse_vs_sparsity,
+     "Median test MSE over seeds (bars: min to max) against the sparsity the pruned layers "
+     "reached; the grey line and band are the unpruned model's median and range."),
+    ("pareto.png", "MSE against zipped size", plot_pareto,
+     "Each point an experiment (median over seeds); the green steps are the Pareto front: "
+     "no other experiment is both smaller and more accurate."),
+    ("sizes.png", "Size breakdown", plot_sizes,
+     "Zipped bytes: saved with tfmot's wrappers, stripped, converted to TFLite, and int8 "
+     "(post-training dynamic range; PQAT experiments: the quantization-aware model)."),
+    ("inference.png", "Inference time", plot_inference,
+     "One pass over the test set on one thread; on a dense CPU kernel zeros cost as much "
+     "as any weight, so sparsity alone does not make inference faster."),
+)
+
+
+def write(records: Sequence[RunRecord], out_dir: Path, baseline_path: Path | None = None) -> Path:
+    """Write index.html and its PNGs to ``out_dir``; return the page's path."""
+    found = pool(records)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot write the report to {out_dir}: {exc.strerror or exc}") from None
+    sections = []
+    for filename, title, plot, caption in PLOTS:
+        plot(found, out_dir / filename)
+        sections.append(f"<h2>{html.escape(title)}</h2><p class='note'>{html.escape(caption)}"
+                        f"</p><img src='{filename}' alt='{html.escape(title)}'>")
+    lines, judged = verdicts(records, baseline_path)
+    seeds = sorted({s for rec in records for s in rec.seeds})
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>prunebench report</title>
+<style>{CSS}</style></head><body>
+<h1>prunebench report</h1>
+<p>{len(found)} experiments, profile {html.escape(records[0].profile)}, seeds
+{html.escape(' '.join(map(str, seeds)))}, from {len(records)} record(s).</p>
+<h2>Figures</h2><p class="note">Medians over seeds; hover a cell for the seed range.</p>
+{_figures_table(found)}
+{''.join(sections)}
+<h2>Gate</h2><p class="note">{html.escape(judged)}</p>
+{_verdict_table(lines, found)}
+<h2>Environment</h2>{_environment_table(records)}
+</body></html>
+"""
+    path = out_dir / PAGE
+    tmp = path.with_suffix(".html.tmp")
+    tmp.write_text(page)
+    tmp.replace(path)
+    write_json_atomic(out_dir / "summary.json", {
+        exp.name: {"family": exp.family, "seeds": len(exp.per_seed),
+                   **{m: _finite(exp.median(m)) for m, _ in TABLE_METRICS}} for exp in found})
+    return path

@@ -1,0 +1,235 @@
+"""Beyond the seed: the sweep registry, random masks, 2:4, PQAT, parallel runs, the report."""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import numpy as np
+import pytest
+
+from prunebench import (
+    cli,
+    config,
+    experiments,
+    html_report,
+    kerasenv,
+    metrics,
+    models,
+    pipeline,
+    pruning,
+    record,
+)
+from prunebench.errors import UsageError
+
+
+def test_sweep_group_is_four_sparsities_two_schedules_two_scopes():
+    chosen = experiments.resolve(["sweep"])
+    assert chosen[0].name == experiments.UNPRUNED
+    grid = {(e.prune.scope, e.prune.schedule, e.prune.target_sparsity) for e in chosen[1:]}
+    assert grid == {(scope, schedule, target) for scope in config.SCOPES
+                    for schedule in config.SCHEDULES for target in experiments.SWEEP_SPARSITIES}
+    assert len(chosen) == 17
+
+
+def test_groups_name_registered_experiments_and_mix_with_names():
+    for group, names in experiments.GROUPS.items():
+        assert set(names) <= set(experiments.REGISTRY), group
+    chosen = [e.name for e in experiments.resolve(["structured", "whole_model", "unpruned"])]
+    assert chosen == ["unpruned", "whole_2by4", "dense_2by4", "whole_model"]
+    with pytest.raises(UsageError, match="unknown experiment 'sweeps'"):
+        experiments.resolve(["sweeps"])
+
+
+def test_every_registry_entry_has_one_family_and_a_unique_curve_point():
+    points = {(experiments.family(e), e.prune.target_sparsity if e.prune else 0.0)
+              for e in experiments.REGISTRY.values()}
+    assert len(points) == len(experiments.REGISTRY)
+
+
+def test_later_options_leave_canonical_digests_alone():
+    # The digests stored in every baselines/tfX.Y.json before these options existed.
+    quick = config.get_profile("quick")
+    assert {e.name: config.run_digest(e, quick) for e in experiments.resolve(None)} == {
+        "unpruned": "dc6d759111b3", "whole_model": "a431c59f8038", "dense_only": "40491830dde2"}
+    changed = config.ExperimentConfig("x", "", config.PruneConfig("whole_model", method="random"))
+    same = config.ExperimentConfig("x", "", config.PruneConfig("whole_model"))
+    assert config.run_digest(changed, quick) != config.run_digest(same, quick)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"m_by_n": (4, 2)}, "0 < m < n"),
+    ({"m_by_n": (2, 4), "method": "random"}, "method magnitude"),
+    ({"method": "lottery"}, "unknown pruning method"),
+    ({"ramp_fraction": 0.0}, "ramp_fraction"),
+])
+def test_bad_prune_options_are_refused(kwargs, message):
+    with pytest.raises(UsageError, match=message):
+        config.PruneConfig(scope="whole_model", **kwargs)
+
+
+def test_pqat_needs_a_pruned_experiment_and_a_known_scheme():
+    with pytest.raises(UsageError, match="pruned experiment"):
+        config.ExperimentConfig("q", "", quantize="pqat")
+    with pytest.raises(UsageError, match="unknown quantization"):
+        config.ExperimentConfig("q", "", config.PruneConfig("whole_model"), quantize="int4")
+
+
+def test_polynomial_end_step_lands_on_the_pruning_grid():
+    poly = config.PruneConfig("whole_model", schedule="polynomial", target_sparsity=0.875)
+    steps = pruning.steps_per_epoch(6700, 32, 0.2)
+    assert steps == 168  # the quick and full profiles' fine-tune
+    resolved = pruning.resolve_end_step(poly, steps, epochs=10)
+    assert resolved.end_step == 800  # 5 ramp epochs = 840 steps, last multiple of 100
+    assert pruning.ramp_epochs(poly, 10) == 5
+    constant = config.PruneConfig("whole_model")
+    assert pruning.resolve_end_step(constant, steps, 10) is constant
+    assert pruning.ramp_epochs(constant, 10) == 0
+
+
+def test_is_m_by_n_reads_groups_along_the_input_axis():
+    kernel = np.ones((8, 3))
+    assert not metrics.is_m_by_n(kernel, 2, 4)
+    kernel[[0, 1, 4, 5], :] = 0.0  # two zeros in each group of four inputs, every output
+    assert metrics.is_m_by_n(kernel, 2, 4)
+    assert not metrics.is_m_by_n(kernel.T, 2, 4)  # along outputs it is not 2:4
+    short = np.ones((10, 2))
+    short[[0, 1, 4, 5], :] = 0.0
+    assert metrics.is_m_by_n(short, 2, 4)  # the last two inputs: a padded group
+
+
+def test_is_m_by_n_agrees_with_tfmot():
+    kerasenv.tfmot()
+    import tensorflow as tf
+    from tensorflow_model_optimization.python.core.sparsity.keras import pruning_utils
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        kernel = rng.normal(size=(12, 5)).astype(np.float32)
+        mask = pruning_utils.generate_m_by_n_mask(tf.constant(kernel.T), (2, 4)).numpy().T
+        for candidate in (kernel, kernel * mask):
+            assert metrics.is_m_by_n(candidate, 2, 4) == bool(
+                pruning_utils.is_pruned_m_by_n(tf.constant(candidate), (2, 4)))
+
+
+def test_pareto_front_keeps_only_undominated_points():
+    points = [(100, 5.0), (200, 3.0), (150, 6.0), (300, 3.5), (400, 1.0)]
+    assert html_report.pareto_front(points) == [(100, 5.0), (200, 3.0), (400, 1.0)]
+
+
+BEYOND = ["whole_poly_87.5", "dense_random_75", "whole_2by4", "whole_pqat_87.5"]
+
+
+@pytest.fixture(scope="module")
+def beyond_run(smoke_profile):
+    chosen = experiments.resolve(BEYOND)
+    results = pipeline.run(chosen, [0], smoke_profile)
+    return record.from_run(chosen, [0], smoke_profile, results)
+
+
+def _figures(rec, name):
+    return next(r["metrics"] for r in rec.results if r["experiment"] == name)
+
+
+def test_polynomial_schedule_reaches_its_target(beyond_run):
+    figures = _figures(beyond_run, "whole_poly_87.5")
+    # tfmot rounds each layer's pruned count to whole weights: 1/128 of the output kernel.
+    assert abs(figures["sparsity_pruned"] - 0.875) <= 1 / 128
+
+
+def test_random_control_reaches_its_sparsity_exactly(beyond_run):
+    figures = _figures(beyond_run, "dense_random_75")
+    assert figures["sparsity_pruned"] == 0.75
+    assert figures["sparsity_kernels"] < 0.75  # the output layer is untouched
+
+
+def test_random_masks_are_seeded_and_exact():
+    model = models.build_model(10)
+    prune = config.PruneConfig("hidden_dense", target_sparsity=0.75, method="random")
+    first = pruning.random_masks(model, prune, seed=0)
+    again = pruning.random_masks(model, prune, seed=0)["hidden"]
+    other = pruning.random_masks(model, prune, seed=1)["hidden"]
+    assert list(first) == ["hidden"]  # the scope: the hidden layer only
+    assert first["hidden"].shape == (10, 128) and np.count_nonzero(first["hidden"] == 0) == 960
+    np.testing.assert_array_equal(first["hidden"], again)
+    assert not np.array_equal(first["hidden"], other)
+
+
+def test_2by4_is_verified_on_the_stripped_weights(beyond_run):
+    figures = _figures(beyond_run, "whole_2by4")
+    assert figures["m_by_n_ok"] == 1.0
+    assert figures["target_sparsity"] == 0.5
+    # The hidden kernel has 10 inputs: its last group of two is padded, so kept whole.
+    assert 0.40 <= figures["sparsity_pruned"] <= 0.5
+
+
+def test_pqat_keeps_sparsity_through_int8(beyond_run):
+    figures = _figures(beyond_run, "whole_pqat_87.5")
+    assert figures["tflite_int8_tensors"] == 2  # both kernels quantized
+    assert figures["tflite_int8_sparsity"] >= 0.87
+    assert figures["tflite_int8_bytes"] < figures["tflite_bytes"]
+    assert np.isfinite(figures["tflite_int8_mse"])
+
+
+def test_post_training_int8_keeps_the_zeros(beyond_run):
+    figures = _figures(beyond_run, "whole_poly_87.5")
+    # Dynamic range quantizes tensors of 1,024+ weights: the hidden kernel, not the output.
+    assert figures["tflite_int8_tensors"] == 1
+    assert figures["tflite_int8_sparsity"] >= 0.87
+    assert figures["tflite_int8_zip_bytes"] < figures["tflite_zip_bytes"]
+
+
+def test_parallel_run_gives_the_serial_figures(smoke_profile):
+    chosen = experiments.resolve(["whole_model", "dense_random_50"])
+    keys = ("mse", "sparsity_pruned", "keras_zip_bytes", "tflite_int8_zip_bytes", "epochs_run",
+            "mse_vs_unpruned")
+    serial, parallel = (
+        [(r.experiment, r.seed, {k: r.metrics[k] for k in keys})
+         for r in pipeline.run(chosen, [0, 1], smoke_profile, jobs=jobs)]
+        for jobs in (1, 2))
+    assert serial == parallel
+
+
+def test_report_writes_page_plots_and_summary(beyond_run, tmp_path):
+    path = tmp_path / "rec.json"
+    record.save(beyond_run, path)
+    assert cli.main(["report", str(path), "--out", str(tmp_path / "report")]) == 0
+    page = (tmp_path / "report" / "index.html").read_text()
+    for _, title, _, _ in html_report.PLOTS:
+        assert title in page
+    for png in ("mse_vs_sparsity.png", "pareto.png", "sizes.png", "inference.png"):
+        header = (tmp_path / "report" / png).read_bytes()[:24]
+        assert header[:8] == b"\x89PNG\r\n\x1a\n"
+        width, height = struct.unpack(">II", header[16:24])
+        assert width > 300 and height > 200
+    for name in BEYOND:
+        assert f"<td>{name}</td>" in page
+    assert "no baseline" in page  # the smoke profile has none: nothing judged, and said so
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    assert summary["whole_pqat_87.5"]["family"] == "whole pqat"
+
+
+def test_report_verdicts_are_coloured():
+    line = html_report.compare.Line(html_report.compare.Verdict.REGRESSION, "whole_model", "mse",
+                                    2.0, 1.0, "<= 1.5")
+    table = html_report._verdict_table([line], [])
+    assert html_report.VERDICT_COLOURS["regression"] in table and "whole_model" in table
+
+
+def test_report_refuses_mixed_profiles(beyond_run, tmp_path, capsys):
+    other = record.RunRecord(profile="full", seeds=[0], experiments={}, results=[])
+    paths = []
+    for i, rec in enumerate((beyond_run, other)):
+        paths.append(tmp_path / f"r{i}.json")
+        record.save(rec, paths[-1])
+    assert cli.main(["report", *map(str, paths), "--out", str(tmp_path / "out")]) == 2
+    assert "different profiles" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "--jobs", "0"], "jobs must be a positive integer"),
+    (["run", "--experiments", "nope"], "unknown experiment 'nope'"),
+])
+def test_bad_run_options_exit_2(argv, message, capsys):
+    assert cli.main(argv) == 2
+    assert message in capsys.readouterr().err
