@@ -158,9 +158,17 @@ def test_random_masks_are_seeded_and_exact():
 def test_2by4_is_verified_on_the_stripped_weights(beyond_run):
     figures = _figures(beyond_run, "whole_2by4")
     assert figures["m_by_n_ok"] == 1.0
-    assert figures["target_sparsity"] == 0.5
-    # The hidden kernel has 10 inputs: its last group of two is padded, so kept whole.
-    assert 0.40 <= figures["sparsity_pruned"] <= 0.5
+    # The hidden kernel has 10 inputs: its last group of two is padded, so kept whole:
+    # 0.4 there, 0.5 on the 128-input output kernel.
+    assert figures["target_sparsity"] == pytest.approx((0.4 * 1280 + 0.5 * 128) / 1408)
+    assert figures["sparsity_pruned"] >= figures["target_sparsity"]
+
+
+def test_m_by_n_sparsity_counts_the_padded_last_group():
+    assert metrics.m_by_n_sparsity([(8, 3)], 2, 4) == 0.5
+    assert metrics.m_by_n_sparsity([(10, 128)], 2, 4) == 0.4
+    assert metrics.m_by_n_sparsity([(11, 1)], 2, 4) == pytest.approx(5 / 11)  # 3 left: 1 goes
+    assert metrics.m_by_n_sparsity([(10, 128), (128, 1)], 2, 4) == pytest.approx(576 / 1408)
 
 
 def test_pqat_keeps_sparsity_through_int8(beyond_run):

@@ -19,8 +19,8 @@ def test_unpruned_always_runs_first_because_the_others_fine_tune_it():
 
 
 def test_unknown_experiment_names_the_groups_and_where_to_look():
-    with pytest.raises(UsageError, match="unknown experiment 'nope'; groups: canonical, sweep.*"
-                                         "prunebench list"):
+    with pytest.raises(UsageError, match=r"unknown experiment 'nope'; groups: canonical, sweep.*"
+                                         r"prunebench list"):
         experiments.resolve(["nope"])
 
 

@@ -214,8 +214,10 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
     document = baseline.load(path)  # refuse a missing or corrupt baseline before training
     thresholds = compare.load_thresholds(args.thresholds)
     if args.results is None:
-        baseline.profile_section(document, args.profile, path)
+        held = baseline.profile_section(document, args.profile, path)["experiments"]
         args.seeds = args.seeds or list(DEFAULT_CHECK_SEEDS)
+        # By default, judge everything the baseline holds (the canonical three at least).
+        args.experiments = args.experiments or list(held)
     rec = _checked_record(args, err)
     lines = compare.gate(rec, document, path, thresholds)
     for line in lines:

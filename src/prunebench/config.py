@@ -123,11 +123,6 @@ class PruneConfig:
             _require(0 < m < n, f"m_by_n must be (m, n) with 0 < m < n, got {self.m_by_n}")
             _require(self.method == "magnitude", "m_by_n pruning is tfmot's: method magnitude")
 
-    @property
-    def effective_sparsity(self) -> float:
-        """The sparsity the mask aims at: m/n for m_by_n pruning, else the target."""
-        return self.m_by_n[0] / self.m_by_n[1] if self.m_by_n else self.target_sparsity
-
 
 @dataclass(frozen=True)
 class TimingConfig:

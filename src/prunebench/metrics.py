@@ -93,6 +93,20 @@ def is_m_by_n(kernel: np.ndarray, m: int, n: int) -> bool:
     return True
 
 
+def m_by_n_sparsity(shapes: Iterable[tuple[int, int]], m: int, n: int) -> float:
+    """Return the sparsity m:n pruning gives Dense kernels of ``shapes`` (inputs, outputs).
+
+    Groups run along the inputs; tfmot pads a short last group of r weights with zeros
+    and keeps the n - m largest, so only max(0, r - (n - m)) of its real weights go.
+    """
+    zeros = total = 0
+    for inputs, outputs in shapes:
+        rest = inputs % n
+        zeros += outputs * (m * (inputs // n) + max(0, rest - (n - m)))
+        total += inputs * outputs
+    return zeros / total if total else 0.0
+
+
 def zipped_size(payload: bytes, name: str = "model") -> int:
     """Return the bytes of a ZIP_DEFLATED archive holding ``payload`` (the seed's size measure)."""
     buffer = io.BytesIO()

@@ -94,7 +94,10 @@ def measure(
     weights = stripped.get_weights()
     zeros, total = metrics.count_zeros(weights)
     prune = experiment.prune
-    target = prune.effective_sparsity if prune else 0.0
+    target = prune.target_sparsity if prune else 0.0
+    if prune is not None and prune.m_by_n is not None:
+        # The structure fixes the sparsity: m/n, less where a short last group is kept.
+        target = metrics.m_by_n_sparsity([k.shape for k in pruned_kernels], *prune.m_by_n)
     with tempfile.TemporaryDirectory(prefix="prunebench-") as tmp:
         exported = export.export(stripped, Path(tmp), int8_source=models_.quantized)
         reloaded = _predict(export.load(exported.keras_path), data.x_test)

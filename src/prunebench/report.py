@@ -29,6 +29,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("nonzero_params", "non-zero / params", ",.0f"),
     Column("keras_zip_bytes", "HDF5 zip bytes", ",.0f"),
     Column("tflite_zip_bytes", "TFLite zip bytes", ",.0f"),
+    Column("tflite_int8_zip_bytes", "int8 zip bytes", ",.0f"),
     Column("keras_ms", "Keras ms", ".3f"),
     Column("tflite_ms", "TFLite ms", ".3f"),
     Column("keras_time_ratio", "Keras / ref", ".2f"),
@@ -55,7 +56,7 @@ def results_table(record: RunRecord, columns: Sequence[Column] = COLUMNS) -> Tab
                 f"tfmot {env.get('packages', {}).get('tensorflow-model-optimization')} · "
                 "median ±half-range over seeds",
     )
-    table.add_column("experiment", style="bold")
+    table.add_column("experiment", style="bold", no_wrap=True)
     for column in columns:
         table.add_column(column.header, justify="right")
     aggregate = record.aggregate()
@@ -99,7 +100,7 @@ def matrix_table(records: Sequence[RunRecord], thresholds: compare.Thresholds) -
     table = Table(title=f"prunebench across TensorFlow versions ({', '.join(sorted(profiles))} "
                         "profile, median over seeds)",
                   caption="worse/better: beyond the gate's tolerance around the previous version")
-    table.add_column("experiment", style="bold")
+    table.add_column("experiment", style="bold", no_wrap=True)
     table.add_column("metric")
     for rec in ordered:
         env = rec.environment
