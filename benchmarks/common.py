@@ -52,7 +52,9 @@ class ExperimentBenchmark:
 
 def model_file(experiment: str, suffix: str) -> Path:
     """Return where setup_cache left ``experiment``'s model with ``suffix``."""
-    return Path(MODELS_DIR) / f"{experiment}-seed{SEED}{suffix}"
+    from prunebench.export import kept_path
+
+    return kept_path(Path(MODELS_DIR), experiment, SEED, suffix)
 
 
 def x_test():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -121,10 +122,21 @@ BEYOND = ["whole_poly_87.5", "dense_random_75", "whole_2by4", "whole_pqat_87.5"]
 
 
 @pytest.fixture(scope="module")
-def beyond_run(smoke_profile):
+def kept_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("kept")
+
+
+@pytest.fixture(scope="module")
+def beyond_run(smoke_profile, kept_dir):
     chosen = experiments.resolve(BEYOND)
-    results = pipeline.run(chosen, [0], smoke_profile)
+    results = pipeline.run(chosen, [0], smoke_profile, keep_dir=kept_dir)
     return record.from_run(chosen, [0], smoke_profile, results)
+
+
+def test_kept_models_are_named_after_dotted_experiments(beyond_run, kept_dir):
+    for name in ["unpruned", *BEYOND]:
+        for suffix in (".h5", ".tflite", ".int8.tflite"):
+            assert (kept_dir / f"{name}-seed0{suffix}").is_file(), (name, suffix)
 
 
 def _figures(rec, name):

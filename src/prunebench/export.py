@@ -101,6 +101,14 @@ def export(model: Any, directory: Path, int8_source: Any = None) -> Exported:
     )
 
 
+def kept_path(directory: Path, experiment: str, seed: int, suffix: str) -> Path:
+    """Return where a run keeps ``experiment``'s model of ``seed`` with ``suffix``.
+
+    Not ``with_suffix``: experiment names such as ``whole_const_87.5`` contain dots.
+    """
+    return directory / f"{experiment}-seed{seed}{suffix}"
+
+
 def zipped_h5_size(model: Any, directory: Path) -> tuple[int, int]:
     """Return (raw, zipped) bytes of ``model`` saved as HDF5, e.g. still pruning-wrapped."""
     directory.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -83,8 +84,8 @@ def measure(
 ) -> ExperimentResult:
     """Return every metric of a trained experiment's models.
 
-    With ``keep_dir``, the stripped model stays there as ``{experiment}-seed{seed}.h5``
-    and ``.tflite``.
+    With ``keep_dir``, the stripped model stays there as ``{experiment}-seed{seed}.h5``,
+    ``.tflite`` and ``.int8.tflite``.
     """
     trained, stripped = models_.trained, models_.stripped
     pred = _predict(stripped, data.x_test)
@@ -106,10 +107,10 @@ def measure(
             else export.zipped_h5_size(trained, Path(tmp) / "wrapped"))
         if keep_dir is not None:
             keep_dir.mkdir(parents=True, exist_ok=True)
-            stem = keep_dir / f"{experiment.name}-seed{seed}"
-            shutil.copyfile(exported.keras_path, stem.with_suffix(".h5"))
-            stem.with_suffix(".tflite").write_bytes(exported.tflite)
-            stem.with_suffix(".int8.tflite").write_bytes(exported.tflite_int8)
+            kept = partial(export.kept_path, keep_dir, experiment.name, seed)
+            shutil.copyfile(exported.keras_path, kept(".h5"))
+            kept(".tflite").write_bytes(exported.tflite)
+            kept(".int8.tflite").write_bytes(exported.tflite_int8)
     tflite_predict, _ = inference.tflite_predictor(exported.tflite, len(data.x_test))
     tflite_pred = tflite_predict(data.x_test).ravel()
     times = inference.time_inference(stripped, exported.tflite, exported.tflite_int8,
