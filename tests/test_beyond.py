@@ -118,7 +118,10 @@ def test_pareto_front_keeps_only_undominated_points():
     assert html_report.pareto_front(points) == [(100, 5.0), (200, 3.0), (400, 1.0)]
 
 
-BEYOND = ["whole_poly_87.5", "dense_random_75", "whole_2by4", "whole_pqat_87.5"]
+PQAT = kerasenv.pqat_supported()
+needs_pqat = pytest.mark.skipif(not PQAT, reason="tfmot's PQAT fails on TF 2.15 (see kerasenv)")
+BEYOND = ["whole_poly_87.5", "dense_random_75", "whole_2by4",
+          *(["whole_pqat_87.5"] if PQAT else [])]
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +186,13 @@ def test_m_by_n_sparsity_counts_the_padded_last_group():
     assert metrics.m_by_n_sparsity([(10, 128), (128, 1)], 2, 4) == pytest.approx(576 / 1408)
 
 
+@pytest.mark.skipif(PQAT, reason="PQAT runs on this TensorFlow")
+def test_pqat_is_refused_before_training_where_tfmot_cannot_do_it(smoke_profile):
+    with pytest.raises(UsageError, match=r"PQAT experiments need TensorFlow >= 2\.16"):
+        pipeline.run(experiments.resolve(["whole_pqat_50"]), [0], smoke_profile)
+
+
+@needs_pqat
 def test_pqat_keeps_sparsity_through_int8(beyond_run):
     figures = _figures(beyond_run, "whole_pqat_87.5")
     assert figures["tflite_int8_tensors"] == 2  # both kernels quantized
@@ -201,13 +211,15 @@ def test_post_training_int8_keeps_the_zeros(beyond_run):
 
 def test_parallel_run_gives_the_serial_figures(smoke_profile):
     chosen = experiments.resolve(["whole_model", "dense_random_50"])
-    keys = ("mse", "sparsity_pruned", "keras_zip_bytes", "tflite_int8_zip_bytes", "epochs_run",
+    keys = ("mse", "sparsity_pruned", "tflite_zip_bytes", "tflite_int8_zip_bytes", "epochs_run",
             "mse_vs_unpruned")
-    serial, parallel = (
-        [(r.experiment, r.seed, {k: r.metrics[k] for k in keys})
-         for r in pipeline.run(chosen, [0, 1], smoke_profile, jobs=jobs)]
-        for jobs in (1, 2))
-    assert serial == parallel
+    serial, parallel = (pipeline.run(chosen, [0, 1], smoke_profile, jobs=jobs) for jobs in (1, 2))
+    assert ([(r.experiment, r.seed, {k: r.metrics[k] for k in keys}) for r in serial]
+            == [(r.experiment, r.seed, {k: r.metrics[k] for k in keys}) for r in parallel])
+    # TF 2.15's bundled Keras writes HDF5 files whose zipped size can move by a byte with
+    # what the process did before (7,333 vs 7,332 in tox py311-tf215); tf-keras did not.
+    for one, other in zip(serial, parallel, strict=True):
+        assert abs(one.metrics["keras_zip_bytes"] - other.metrics["keras_zip_bytes"]) <= 2
 
 
 def test_report_writes_page_plots_and_summary(beyond_run, tmp_path):
@@ -226,7 +238,7 @@ def test_report_writes_page_plots_and_summary(beyond_run, tmp_path):
         assert f"<td>{name}</td>" in page
     assert "no baseline" in page  # the smoke profile has none: nothing judged, and said so
     summary = json.loads((tmp_path / "report" / "summary.json").read_text())
-    assert summary["whole_pqat_87.5"]["family"] == "whole pqat"
+    assert summary["whole_2by4"]["family"] == "whole 2:4"
 
 
 def test_report_verdicts_are_coloured():

@@ -82,6 +82,31 @@ def plan() -> KerasPlan:
     return KerasPlan(tf=tf, tf_keras=tfk, needs_tf_keras=needs)
 
 
+#: tfmot 0.8.1's quantize_apply fails on TF 2.15 (QuantizeAnnotate.from_config rebuilds the
+#: wrapped layer with another Keras than its wrapper's: AssertionError in Wrapper.__init__,
+#: with tf.keras and with tf-keras alike); it works from TF 2.16 with tf-keras.
+PQAT_FROM = (2, 16)
+
+
+def require_pqat() -> None:
+    """Raise UsageError, before any training, if tfmot's PQAT cannot run on this TensorFlow."""
+    tf = plan().tf
+    if parse_minor(tf) < PQAT_FROM:
+        raise UsageError(
+            f"PQAT experiments need TensorFlow >= 2.16 with tf-keras: tfmot's quantize_apply "
+            f"fails on TensorFlow {tf}"
+        )
+
+
+def pqat_supported() -> bool:
+    """Return whether tfmot's PQAT runs on the installed TensorFlow."""
+    try:
+        require_pqat()
+    except UsageError:
+        return False
+    return True
+
+
 def _threads() -> int:
     raw = os.environ.get(THREADS_ENV, str(DEFAULT_THREADS))
     if not raw.isdigit() or int(raw) < 1:

@@ -304,6 +304,8 @@ def run(
     """
     if not experiments or experiments[0].prune is not None:
         raise ValueError("the unpruned experiment must come first: the others fine-tune it")
+    if any(e.quantize == "pqat" for e in experiments):
+        kerasenv.require_pqat()
     if jobs > 1:
         from prunebench import parallel
 
