@@ -92,8 +92,10 @@ def _structured_and_quantized() -> list[ExperimentConfig]:
     ]
 
 
+_SWEEP = _sweep()
+_RANDOM = _random()
 REGISTRY: dict[str, ExperimentConfig] = {
-    e.name: e for e in (*_canonical(), *_sweep(), *_random(), *_structured_and_quantized())
+    e.name: e for e in (*_canonical(), *_SWEEP, *_RANDOM, *_structured_and_quantized())
 }
 
 CANONICAL = (UNPRUNED, "whole_model", "dense_only")
@@ -102,9 +104,8 @@ CANONICAL = (UNPRUNED, "whole_model", "dense_only")
 GROUPS: dict[str, tuple[str, ...]] = {
     "canonical": CANONICAL,
     # 4 sparsities x 2 schedules x 2 scopes (constant 0.5 = the canonical pair).
-    "sweep": (UNPRUNED, "whole_model", "dense_only",
-              *(e.name for e in _sweep())),
-    "random": (UNPRUNED, *(e.name for e in _random())),
+    "sweep": (UNPRUNED, "whole_model", "dense_only", *(e.name for e in _SWEEP)),
+    "random": (UNPRUNED, *(e.name for e in _RANDOM)),
     "structured": (UNPRUNED, "whole_2by4", "dense_2by4"),
     "quantized": (UNPRUNED, "whole_pqat_50", "whole_pqat_87.5"),
     "all": tuple(REGISTRY),

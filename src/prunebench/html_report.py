@@ -61,22 +61,29 @@ class Experiment:
         return (float(found.min()), float(found.max())) if found.size else (np.nan, np.nan)
 
 
+def merge(records: Sequence[RunRecord]) -> RunRecord:
+    """Return one record holding every (experiment, seed) of ``records``, the later winning."""
+    results = {(r["experiment"], r["seed"]): r for rec in records for r in rec.results}
+    return RunRecord(
+        profile=records[0].profile,
+        seeds=sorted({seed for _, seed in results}),
+        experiments={k: v for rec in records for k, v in rec.experiments.items()},
+        results=list(results.values()),
+        environment=records[0].environment,
+    )
+
+
 def pool(records: Sequence[RunRecord]) -> list[Experiment]:
     """Return the experiments of ``records`` (one profile), seeds of the same one pooled."""
     profiles = sorted({rec.profile for rec in records})
     if len(profiles) != 1:
         raise UsageError(f"records from different profiles ({', '.join(profiles)}) do not "
                          "belong on one page")
-    found: dict[str, Experiment] = {}
-    seen: dict[tuple[str, int], dict[str, float]] = {}
-    for rec in records:
-        for name, info in rec.experiments.items():
-            found.setdefault(name, Experiment(name, config.experiment_from_dict(info["config"])))
-        for result in rec.results:
-            # A seed run twice (the unpruned reference of two records): the later counts.
-            seen[(result["experiment"], result["seed"])] = result["metrics"]
-    for (name, _), figures in seen.items():
-        found[name].per_seed.append(figures)
+    merged = merge(records)
+    found = {name: Experiment(name, config.experiment_from_dict(info["config"]))
+             for name, info in merged.experiments.items()}
+    for result in merged.results:
+        found[result["experiment"]].per_seed.append(result["metrics"])
     return sorted(found.values(), key=_reading_order)
 
 
@@ -241,18 +248,6 @@ def verdicts(records: Sequence[RunRecord], baseline_path: Path | None,
     except UsageError as exc:
         return [], f"not judged: {exc}"
     return lines, f"judged against {path} with the packaged thresholds"
-
-
-def merge(records: Sequence[RunRecord]) -> RunRecord:
-    """Return one record holding every (experiment, seed) of ``records``, the later winning."""
-    results = {(r["experiment"], r["seed"]): r for rec in records for r in rec.results}
-    return RunRecord(
-        profile=records[0].profile,
-        seeds=sorted({seed for _, seed in results}),
-        experiments={k: v for rec in records for k, v in rec.experiments.items()},
-        results=list(results.values()),
-        environment=records[0].environment,
-    )
 
 
 def _finite(value: float) -> float | None:

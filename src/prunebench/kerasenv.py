@@ -88,23 +88,18 @@ def plan() -> KerasPlan:
 PQAT_FROM = (2, 16)
 
 
-def require_pqat() -> None:
-    """Raise UsageError, before any training, if tfmot's PQAT cannot run on this TensorFlow."""
-    tf = plan().tf
-    if parse_minor(tf) < PQAT_FROM:
-        raise UsageError(
-            f"PQAT experiments need TensorFlow >= 2.16 with tf-keras: tfmot's quantize_apply "
-            f"fails on TensorFlow {tf}"
-        )
-
-
 def pqat_supported() -> bool:
     """Return whether tfmot's PQAT runs on the installed TensorFlow."""
-    try:
-        require_pqat()
-    except UsageError:
-        return False
-    return True
+    return parse_minor(plan().tf) >= PQAT_FROM
+
+
+def require_pqat() -> None:
+    """Raise UsageError, before any training, if tfmot's PQAT cannot run on this TensorFlow."""
+    if not pqat_supported():
+        raise UsageError(
+            f"PQAT experiments need TensorFlow >= 2.16 with tf-keras: tfmot's quantize_apply "
+            f"fails on TensorFlow {plan().tf}"
+        )
 
 
 def _threads() -> int:

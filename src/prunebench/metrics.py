@@ -78,8 +78,8 @@ def per_layer_sparsity(kernels: Mapping[str, np.ndarray]) -> dict[str, float]:
 
 
 def is_m_by_n(kernel: np.ndarray, m: int, n: int) -> bool:
-    """Return whether a Dense kernel (inputs x outputs) has >= m zeros in every n
-    consecutive input weights of each output unit (a short last group: >= its share).
+    """Return whether a Dense kernel (inputs x outputs) keeps at most n - m non-zeros in
+    every n consecutive input weights of each output unit (a short last group likewise).
 
     tfmot groups along the input axis, as TFLite lays the kernel out (outputs x inputs),
     and pads the last group with zeros, which then count as pruned.

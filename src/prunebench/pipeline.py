@@ -69,9 +69,9 @@ class Trained:
     quantized: Any = None
 
 
-def _tflite_mse(flatbuffer: bytes, data: Dataset) -> float:
-    predict, _ = inference.tflite_predictor(flatbuffer, len(data.x_test))
-    return metrics.mse(data.y_test, predict(data.x_test).ravel())
+def _tflite_predict(flatbuffer: bytes, x: np.ndarray) -> np.ndarray:
+    predict, _ = inference.tflite_predictor(flatbuffer, len(x))
+    return predict(x).ravel()
 
 
 def measure(
@@ -96,9 +96,10 @@ def measure(
     zeros, total = metrics.count_zeros(weights)
     prune = experiment.prune
     target = prune.target_sparsity if prune else 0.0
-    if prune is not None and prune.m_by_n is not None:
+    m_by_n = prune.m_by_n if prune else None
+    if m_by_n is not None:
         # The structure fixes the sparsity: m/n, less where a short last group is kept.
-        target = metrics.m_by_n_sparsity([k.shape for k in pruned_kernels], *prune.m_by_n)
+        target = metrics.m_by_n_sparsity([k.shape for k in pruned_kernels], *m_by_n)
     with tempfile.TemporaryDirectory(prefix="prunebench-") as tmp:
         exported = export.export(stripped, Path(tmp), int8_source=models_.quantized)
         reloaded = _predict(export.load(exported.keras_path), data.x_test)
@@ -111,13 +112,11 @@ def measure(
             shutil.copyfile(exported.keras_path, kept(".h5"))
             kept(".tflite").write_bytes(exported.tflite)
             kept(".int8.tflite").write_bytes(exported.tflite_int8)
-    tflite_predict, _ = inference.tflite_predictor(exported.tflite, len(data.x_test))
-    tflite_pred = tflite_predict(data.x_test).ravel()
+    tflite_pred = _tflite_predict(exported.tflite, data.x_test)
     times = inference.time_inference(stripped, exported.tflite, exported.tflite_int8,
                                      data.x_test, profile.timing)
     int8_sparsity, int8_tensors = inference.tflite_weight_sparsity(exported.tflite_int8)
     sparsity_pruned = metrics.sparsity(pruned_kernels)
-    m_by_n = prune.m_by_n if prune else None
     figures = {
         "mse": metrics.mse(data.y_test, pred),
         "mae": metrics.mae(data.y_test, pred),
@@ -143,7 +142,8 @@ def measure(
         "wrapped_zip_bytes": float(wrapped_zip),
         "tflite_int8_bytes": float(exported.tflite_int8_bytes),
         "tflite_int8_zip_bytes": float(exported.tflite_int8_zip_bytes),
-        "tflite_int8_mse": _tflite_mse(exported.tflite_int8, data),
+        "tflite_int8_mse": metrics.mse(data.y_test, _tflite_predict(exported.tflite_int8,
+                                                                   data.x_test)),
         "tflite_int8_ms": times.tflite_int8.median * 1e3,
         "tflite_int8_sparsity": int8_sparsity,
         "tflite_int8_tensors": float(int8_tensors),
