@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+from importlib import metadata
+
 import pytest
 
 from prunebench import kerasenv
 from prunebench.errors import UsageError
 
+#: module -> (distribution, version) pairs, as the installed distributions' file lists say.
+MODULES = {
+    "2.15": {"tensorflow": [("tensorflow", "2.15.1")]},
+    "cpu": {"tensorflow": [("tensorflow-cpu", "2.15.0")], "tf_keras": [("tf-keras", "2.15.0")]},
+    "nightly": {"tensorflow": [("tf-nightly", "2.23.0.dev20261026")],
+                "tf_keras": [("tf-keras-nightly", "2.23.0.dev2026102618")]},
+}
 
-def _installed(monkeypatch, versions):
-    monkeypatch.setattr(kerasenv, "_version", lambda dist: versions.get(dist))
+
+def _installed(monkeypatch, modules):
+    monkeypatch.setattr(kerasenv, "providers", lambda module: modules.get(module, []))
+
+
+def _stable(tf, tf_keras=None):
+    return {"tensorflow": [("tensorflow", tf)],
+            **({"tf_keras": [("tf-keras", tf_keras)]} if tf_keras else {})}
 
 
 def test_tf_215_uses_its_bundled_keras(monkeypatch):
-    _installed(monkeypatch, {"tensorflow": "2.15.1"})
+    _installed(monkeypatch, MODULES["2.15"])
     plan = kerasenv.plan()
     assert not plan.needs_tf_keras
     assert plan.source == "tf.keras (bundled)"
@@ -21,12 +36,12 @@ def test_tf_215_uses_its_bundled_keras(monkeypatch):
 
 @pytest.mark.parametrize("tf", ["2.16.2", "2.21.0"])
 def test_tf_216_and_later_use_tf_keras(monkeypatch, tf):
-    _installed(monkeypatch, {"tensorflow": tf, "tf-keras": tf})
+    _installed(monkeypatch, _stable(tf, tf))
     assert kerasenv.plan().needs_tf_keras
 
 
 def test_tf_216_without_tf_keras_says_what_to_install(monkeypatch):
-    _installed(monkeypatch, {"tensorflow": "2.16.2"})
+    _installed(monkeypatch, _stable("2.16.2"))
     with pytest.raises(UsageError) as err:
         kerasenv.plan()
     message = str(err.value)
@@ -35,8 +50,45 @@ def test_tf_216_without_tf_keras_says_what_to_install(monkeypatch):
 
 
 def test_tensorflow_cpu_distribution_counts(monkeypatch):
-    _installed(monkeypatch, {"tensorflow-cpu": "2.15.0", "tf-keras": "2.15.0"})
+    _installed(monkeypatch, MODULES["cpu"])
     assert kerasenv.plan().tf == "2.15.0"
+    assert kerasenv.plan().tf_dist == "tensorflow-cpu"
+
+
+def test_nightly_with_tf_keras_nightly_is_used_and_named(monkeypatch):
+    _installed(monkeypatch, MODULES["nightly"])
+    plan = kerasenv.plan()
+    assert plan.tf == "2.23.0.dev20261026" and plan.needs_tf_keras
+    assert plan.source == "tf-keras-nightly 2.23.0.dev2026102618 (TF_USE_LEGACY_KERAS=1)"
+    assert kerasenv.tf_version() == "2.23.0.dev20261026"
+
+
+@pytest.mark.parametrize(("modules", "fragment"), [
+    ({"tensorflow": [("tf-nightly", "2.23.0.dev20261026")], "tf_keras": [("tf-keras", "2.21.0")]},
+     "tf-nightly 2.23.0.dev20261026 with tf-keras 2.21.0"),
+    (_stable("2.21.0", "2.20.0"), "tensorflow 2.21.0 with tf-keras 2.20.0"),
+    ({"tensorflow": [("tf-nightly", "2.23.0.dev20261026"), ("tensorflow", "2.21.0")]},
+     "two TensorFlow installations in one environment (tf-nightly 2.23.0.dev20261026, "
+     "tensorflow 2.21.0)"),
+    ({"tensorflow": [("tf-nightly", "2.23.0.dev20261026")]}, "tf-keras-nightly"),
+])
+def test_mismatched_or_doubled_installs_refused_in_one_line(monkeypatch, modules, fragment):
+    _installed(monkeypatch, modules)
+    with pytest.raises(UsageError) as err:
+        kerasenv.plan()
+    assert fragment in str(err.value) and "\n" not in str(err.value)
+
+
+def test_the_real_install_maps_modules_to_distributions():
+    assert kerasenv.providers("tensorflow_model_optimization") == [
+        ("tensorflow-model-optimization", metadata.version("tensorflow-model-optimization"))]
+    assert kerasenv.providers("no_such_module_anywhere") == []
+
+
+@pytest.mark.parametrize(("version", "pre"), [("2.21.0", False), ("2.15.0.post1", False),
+                                              ("2.23.0.dev20261026", True), ("2.22.0rc1", True)])
+def test_prerelease_builds_are_told_apart(version, pre):
+    assert kerasenv.is_prerelease(version) is pre
 
 
 def test_no_tensorflow_at_all(monkeypatch):

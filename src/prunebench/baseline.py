@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,12 @@ from prunebench import kerasenv
 from prunebench.errors import UsageError
 from prunebench.record import RunRecord, read_document, tf_minor, write_json_atomic
 
-SCHEMA = "prunebench.baseline/1"
+SCHEMA = "prunebench.baseline/2"
+#: Baselines before timing samples: read (values paired by the stored seed order), and their
+#: timing not judged, with a note naming the remake command.
+OLD_SCHEMAS = ("prunebench.baseline/1",)
+#: The time paths whose per-block ratio samples a baseline keeps for the timing test.
+TIMED_PATHS = ("keras", "tflite")
 BASELINE_DIR = Path("baselines")
 #: Fewer seeds than this cannot estimate the seed-to-seed spread the gate relies on.
 MIN_SEEDS = 5
@@ -44,10 +50,15 @@ def section(record: RunRecord) -> dict[str, Any]:
         "experiments": {
             name: {
                 "digest": record.experiments.get(name, {}).get("digest"),
+                # Values by seed: the gate pairs each seed of a run with the same seed here.
                 "metrics": {
-                    metric: {**stats, "values": record.values(name, metric)}
+                    metric: {**stats, "values": {str(seed): value for seed, value
+                                                 in record.seed_values(name, metric).items()}}
                     for metric, stats in aggregate[name].items()
                 },
+                "timing": {path: {str(seed): ratios for seed, ratios
+                                  in record.ratio_samples(name, path).items()}
+                           for path in TIMED_PATHS},
             }
             for name in record.experiment_names()
         },
@@ -66,14 +77,44 @@ def update(path: Path, record: RunRecord) -> None:
     write_json_atomic(path, document)
 
 
+def _schema_of(path: Path) -> object:
+    try:
+        raw = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None  # read_document says what is wrong
+    return raw.get("schema") if isinstance(raw, dict) else None
+
+
+def _upgrade(document: dict[str, Any]) -> dict[str, Any]:
+    """Return a schema-1 baseline in schema 2's shape: values keyed by seed, no timing samples.
+
+    Schema 1 kept each metric's values in the order of the section's seeds.
+    """
+    for section in document["profiles"].values():
+        section["old_format"] = True
+        for exp in section["experiments"].values():
+            exp["timing"] = {}
+            for metric in exp["metrics"].values():
+                metric["values"] = {str(seed): value for seed, value
+                                    in zip(section["seeds"], metric["values"], strict=True)}
+    return {**document, "schema": SCHEMA}
+
+
 def load(path: Path) -> dict[str, Any]:
     """Return the baseline at ``path``, or raise UsageError saying why it cannot be used."""
-    document = read_document(path, SCHEMA, "baseline")
+    found = _schema_of(path)
+    old = found in OLD_SCHEMAS
+    document = read_document(path, str(found) if old else SCHEMA, "baseline")
     try:
+        if old:
+            document = _upgrade(document)
         for name, prof in document["profiles"].items():
             for exp in prof["experiments"].values():
                 for metric in exp["metrics"].values():
                     float(metric["median"]), float(metric["min"]), float(metric["max"])
+                    [float(v) for v in metric["values"].values()]
+                for samples in exp["timing"].values():
+                    [float(v) for ratios in samples.values() for v in ratios]
             if not isinstance(name, str):
                 raise TypeError("profile names must be strings")
         str(document["tf_minor"])

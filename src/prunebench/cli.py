@@ -6,15 +6,18 @@ import argparse
 import importlib.util
 import logging
 import sys
+import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import NoReturn
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from prunebench import baseline, compare, config, experiments, kerasenv, record, report
+from prunebench import abtest, baseline, compare, config, experiments, gate, kerasenv, record, report
 from prunebench.errors import EXIT_USAGE, UsageError
 
 DEFAULT_SEEDS = (0,)
@@ -84,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--thresholds", type=Path, metavar="FILE",
                        help="tolerances (default: the packaged thresholds.toml)")
     check.add_argument("--strict", action="store_true", help="fail on improvements too")
+    check.add_argument("--tolerance", choices=compare.REGIMES,
+                       help="band of the deterministic figures: same (this TF, packages and CPU "
+                            "as the baseline's) or cross; default: chosen from the environments")
     check.add_argument("--out", type=Path, metavar="FILE", help="also write the run's record")
     base = sub.add_parser("baseline", help="show, or --update, the baseline of the installed TF")
     add_run_options(base)
@@ -93,6 +99,20 @@ def build_parser() -> argparse.ArgumentParser:
                       help="baseline (default: baselines/tfX.Y.json of the installed TF)")
     base.add_argument("--results", type=Path, metavar="FILE",
                       help="take the figures from this results record instead of running")
+    ab = sub.add_parser("ab", help="time the same models in two environments interleaved; "
+                                   "exit 1 when B is slower")
+    add_run_options(ab)
+    for side in ("a", "b"):
+        ab.add_argument(f"--{side}", metavar="PYTHON",
+                        help=f"side {side.upper()}'s interpreter (default: this one)")
+        ab.add_argument(f"--{side}-env", action="append", metavar="KEY=VALUE",
+                        help=f"an environment variable for side {side.upper()} (repeatable)")
+    ab.add_argument("--rounds", type=_jobs, default=abtest.DEFAULT_ROUNDS, metavar="N",
+                    help=f"worker processes per side (default {abtest.DEFAULT_ROUNDS})")
+    ab.add_argument("--margin", type=float, default=abtest.DEFAULT_MARGIN, metavar="X",
+                    help=f"slowdown below which B is not called slower (default "
+                         f"{abtest.DEFAULT_MARGIN})")
+    ab.add_argument("--out", type=Path, metavar="FILE", help="write every sample (JSON)")
     show = sub.add_parser("show", help="print the table of an existing results record")
     show.add_argument("results", type=Path)
     rep = sub.add_parser("report", help="write an HTML page and PNG plots of results records")
@@ -188,8 +208,11 @@ def cmd_report(args: argparse.Namespace, out: Console, err: Console) -> int:
 def cmd_env(args: argparse.Namespace, out: Console, err: Console) -> int:
     env = record.environment()
     plan = kerasenv.plan()  # raises the one-line error when tf-keras is missing
-    rows = {"python": env["python"], **{d: v or "-" for d, v in env["packages"].items()},
+    used = {name: f"{version or '-'} ({env['distributions'][name]})"
+            for name, version in env["packages"].items() if env["distributions"].get(name)}
+    rows = {"python": env["python"], **{d: v or "-" for d, v in env["packages"].items()}, **used,
             "keras in use": plan.source, "cpu": f"{env['cpu']} ({env['cores']} cores)",
+            "cpu type": env["cpu_id"],
             "git sha": env["git_sha"] or "-"}
     for name, value in rows.items():
         out.print(f"{name:<30} {value}", highlight=False)
@@ -209,6 +232,13 @@ def _checked_record(args: argparse.Namespace, err: Console) -> record.RunRecord:
     return rec
 
 
+def _describe_baseline(document: dict, path: Path, profile: str) -> str:
+    section = document["profiles"].get(profile, {})
+    env = section.get("environment", {})
+    return (f"{path} (TF {env.get('tf', document['tf_minor'])}, {profile} profile, seeds "
+            f"{' '.join(map(str, section.get('seeds', [])))}, made {section.get('created', '?')})")
+
+
 def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
     path = args.baseline or baseline.default_path()
     document = baseline.load(path)  # refuse a missing or corrupt baseline before training
@@ -218,23 +248,32 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
         args.seeds = args.seeds or list(DEFAULT_CHECK_SEEDS)
         # By default, judge everything the baseline holds (the canonical three at least).
         args.experiments = args.experiments or list(held)
+    say = partial(out.print, highlight=False, markup=False)
+    tf_now = kerasenv.tf_version() if args.results is None else None
+    say(f"judging {'TF ' + tf_now if tf_now else args.results} against "
+        f"{_describe_baseline(document, path, args.profile)}")
     rec = _checked_record(args, err)
-    lines = compare.gate(rec, document, path, thresholds)
-    for line in lines:
-        out.print(line.render(), highlight=False, markup=False)
-    code = compare.exit_code(lines, strict=args.strict)
-    regressed = [ln for ln in lines if ln.verdict is compare.Verdict.REGRESSION]
-    improved = [ln for ln in lines if ln.verdict is compare.Verdict.IMPROVEMENT]
-    if improved:
-        out.print(f"{len(improved)} figure(s) improved beyond tolerance; to keep them, refresh "
-                  f"the baseline: {baseline.UPDATE_COMMAND.format(profile=rec.profile)}",
-                  highlight=False, markup=False)
+    judged = gate.gate(rec, document, path, thresholds, regime=args.tolerance,
+                       other_tf=args.baseline is not None)
+    for line in judged.lines:
+        say(line.render())
+    for note in judged.notes:
+        say(f"note: {note}")
+    code = compare.exit_code(judged.lines, strict=args.strict)
+    count = Counter(line.verdict for line in judged.lines)
+    regressed = [ln for ln in judged.lines if ln.verdict is compare.Verdict.REGRESSION]
+    if count[compare.Verdict.IMPROVEMENT]:
+        say(f"{count[compare.Verdict.IMPROVEMENT]} figure(s) improved beyond tolerance, "
+            f"unexplained{' (--strict: fails)' if args.strict else ''}; to keep them, refresh the "
+            f"baseline: {baseline.UPDATE_COMMAND.format(profile=rec.profile)}")
     for line in regressed:
-        out.print(f"REGRESSION {line.experiment}.{line.metric}: {line.value:.6g} "
-                  f"(limit {line.limit})", highlight=False, markup=False)
-    out.print(f"gate: {'FAIL' if code else 'PASS'} - {len(lines)} checks, {len(regressed)} "
-              f"regressed, {len(improved)} improved, against {path} ({rec.profile} profile)",
-              highlight=False, markup=False)
+        say(f"REGRESSION {line.experiment}.{line.metric}: {line.value:.6g} {line.limit}")
+    differences = "; ".join(judged.differences) or "none"
+    say(f"environment differences from the baseline: {differences}")
+    say(f"gate: {'FAIL' if code else 'PASS'} - TF {rec.environment.get('tf')} judged against "
+        f"{path} ({rec.profile} profile, seeds {' '.join(map(str, rec.seeds))}, {judged.regime} "
+        f"band): {len(judged.lines)} checks, {len(regressed)} regressed, "
+        f"{count[compare.Verdict.IMPROVEMENT]} improved, {count[compare.Verdict.CHANGED]} changed")
     return code
 
 
@@ -258,10 +297,52 @@ def cmd_baseline(args: argparse.Namespace, out: Console, err: Console) -> int:
     return 0
 
 
-NEEDS_KERAS = frozenset({"run", "check", "baseline", "env"})
+def cmd_ab(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from prunebench import pipeline
+    from prunebench.data import load_data
+
+    sides = (abtest.make_side("A", args.a, args.a_env), abtest.make_side("B", args.b, args.b_env))
+    if args.margin < 1:
+        raise UsageError(f"margin must be >= 1, got {args.margin}")
+    seeds = args.seeds or list(DEFAULT_SEEDS)
+    if len(seeds) != 1:
+        raise UsageError("ab times the models of one seed: give one --seeds value")
+    if args.out is not None:
+        record.check_writable(args.out)
+    chosen = experiments.resolve(args.experiments, args.sparsity)
+    profile = config.get_profile(args.profile)
+    say = partial(out.print, highlight=False, markup=False)
+    for side in sides:
+        say(side.describe())
+    with tempfile.TemporaryDirectory(prefix="prunebench-ab-") as tmp, \
+            progress_display(err) as hook:
+        kept, models = Path(tmp) / "kept", Path(tmp) / "models"
+        pipeline.run(chosen, seeds, profile, progress=hook, keep_dir=kept)
+        abtest.save_models(kept, [e.name for e in chosen], seeds[0],
+                           load_data(profile.data).x_test, models)
+        runs = abtest.interleave(sides, args.rounds, models, profile.name, progress=hook)
+    lines = abtest.judge(runs, args.margin)
+    env_a, env_b = runs["A"][0]["environment"], runs["B"][0]["environment"]
+    differences = gate.environment_differences(env_b, env_a)
+    for line in lines:
+        say(line.render())
+    if args.out is not None:
+        record.write_json_atomic(args.out, {"schema": "prunebench.ab/1", "sides": [
+            {"name": s.name, "python": s.python, "env": s.env} for s in sides], "runs": runs,
+            "lines": [{**vars(ln), "verdict": ln.verdict.value} for ln in lines]})
+    code = compare.exit_code(lines)
+    say(f"B differs from A in: {'; '.join(differences) or 'nothing recorded (same packages)'}")
+    say(f"ab: {'FAIL' if code else 'PASS'} - B against A, {len(lines)} checks, "
+        f"{sum(ln.verdict is compare.Verdict.REGRESSION for ln in lines)} slower beyond x"
+        f"{args.margin:g}, {args.rounds} processes per side, seed {seeds[0]}")
+    return code
+
+
+NEEDS_KERAS = frozenset({"run", "check", "baseline", "env", "ab"})
 COMMANDS = {
     "run": cmd_run, "check": cmd_check, "baseline": cmd_baseline,
-    "show": cmd_show, "matrix": cmd_matrix, "report": cmd_report, "list": cmd_list, "env": cmd_env,
+    "ab": cmd_ab, "show": cmd_show, "matrix": cmd_matrix, "report": cmd_report, "list": cmd_list,
+    "env": cmd_env,
 }
 
 

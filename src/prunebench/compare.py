@@ -1,85 +1,110 @@
-"""The regression gate: one check object per (metric, direction, tolerance), and hard floors.
+"""The regression gate: paired checks of deterministic figures, a test for timing, and floors.
 
 Every failure is collected before the verdict, so one run names every regressed figure.
+Loading the thresholds and judging one figure live here; matching a record to a baseline
+(seeds, digests, environments) lives in ``gate``.
 """
 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from fnmatch import fnmatchcase
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from prunebench import timing
 from prunebench.errors import UsageError
-from prunebench.experiments import UNPRUNED
 
 DIRECTIONS = ("lower", "higher")
+#: same: the run's environment equals the baseline's; cross: TF, packages or CPU differ.
+REGIMES = ("same", "cross")
 
 
 class Verdict(Enum):
     OK = "ok"
+    CHANGED = "changed"
     IMPROVEMENT = "IMPROVEMENT"
     REGRESSION = "REGRESSION"
 
 
-@dataclass(frozen=True)
-class Stats:
-    """A metric's figures over seeds, as a baseline stores them."""
-
-    median: float
-    min: float
-    max: float
-
-    @classmethod
-    def of(cls, raw: Mapping[str, Any]) -> Stats:
-        return cls(float(raw["median"]), float(raw["min"]), float(raw["max"]))
+#: Worst first: a figure's line carries its worst seed.
+SEVERITY = (Verdict.REGRESSION, Verdict.IMPROVEMENT, Verdict.CHANGED, Verdict.OK)
 
 
 @dataclass(frozen=True)
-class Tolerance:
-    """How far a metric may move the wrong way before it regresses.
+class Band:
+    """A tolerance: the wider of ``rel`` x |reference| and ``abs`` (in the metric's unit)."""
 
-    The allowed width is the widest of ``rel`` x |median|, ``abs``, and ``spread`` x the
-    baseline's seed range; ``better`` says which way is good.
-    """
+    rel: float = 0.0
+    abs: float = 0.0
+
+    def __post_init__(self) -> None:
+        if min(self.rel, self.abs) < 0:
+            raise UsageError("tolerances must be >= 0")
+
+    def width(self, reference: float) -> float:
+        return max(self.rel * abs(reference), self.abs)
+
+    def describe(self) -> str:
+        parts = ([f"{self.rel:.3g} rel"] if self.rel else []) + ([f"{self.abs:g} abs"] if self.abs else [])
+        return " or ".join(parts) or "exact"
+
+
+@dataclass(frozen=True)
+class PairedCheck:
+    """A deterministic figure, judged seed by seed against the same seed of the baseline."""
 
     metric: str
     better: str
-    rel: float = 0.0
-    abs: float = 0.0
-    spread: float = 0.0
+    same: Band
+    cross: Band
+    #: (experiment glob, band): a wider cross band for experiments that measurably move more.
+    cross_for: tuple[tuple[str, Band], ...] = ()
 
     def __post_init__(self) -> None:
         if self.better not in DIRECTIONS:
             raise UsageError(f"threshold {self.metric}: better must be one of {DIRECTIONS}")
-        if min(self.rel, self.abs, self.spread) < 0:
-            raise UsageError(f"threshold {self.metric}: tolerances must be >= 0")
 
-    def width(self, baseline: Stats) -> float:
-        return max(self.rel * abs(baseline.median), self.abs,
-                   self.spread * (baseline.max - baseline.min))
+    def band(self, regime: str, experiment: str = "") -> Band:
+        if regime == "same":
+            return self.same
+        return next((band for glob, band in self.cross_for if fnmatchcase(experiment, glob)),
+                    self.cross)
 
-    def limit(self, baseline: Stats) -> float:
-        """Return the worst value that still passes."""
+    def verdict(self, base: float, value: float, regime: str, experiment: str = "") -> Verdict:
+        """Return how ``value`` stands against the same seed's ``base`` under ``regime``."""
         sign = 1.0 if self.better == "lower" else -1.0
-        return baseline.median + sign * self.width(baseline)
-
-    def verdict(self, baseline: Stats, value: float) -> Verdict:
-        """Return whether ``value`` regressed, improved or held against ``baseline``."""
-        sign = 1.0 if self.better == "lower" else -1.0
-        worse_by = sign * (value - baseline.median)
-        width = self.width(baseline)
+        worse_by = sign * (value - base)
+        width = self.band(regime, experiment).width(base)
         if worse_by > width:
             return Verdict.REGRESSION
         if -worse_by > width:
             return Verdict.IMPROVEMENT
+        if abs(value - base) > self.same.width(base):
+            return Verdict.CHANGED
         return Verdict.OK
 
-    def fails(self, baseline: Stats, value: float) -> bool:
-        return self.verdict(baseline, value) is Verdict.REGRESSION
+    def limit(self, base: float, regime: str, experiment: str = "") -> float:
+        """Return the worst value that still passes against ``base``."""
+        sign = 1.0 if self.better == "lower" else -1.0
+        return base + sign * self.band(regime, experiment).width(base)
+
+
+@dataclass(frozen=True)
+class TimingCheck:
+    """A time ratio, judged by a one-sided test over block samples, beyond ``margin``."""
+
+    metric: str
+    path: str
+    margin: float
+
+    def __post_init__(self) -> None:
+        if self.margin < 1.0:
+            raise UsageError(f"threshold {self.metric}: margin must be >= 1")
 
 
 @dataclass(frozen=True)
@@ -93,8 +118,18 @@ class Floors:
 
 @dataclass(frozen=True)
 class Thresholds:
-    tolerances: tuple[Tolerance, ...]
+    paired: tuple[PairedCheck, ...]
+    timing: tuple[TimingCheck, ...]
     floors: Floors
+    #: The false-alarm rate of all timing tests of one gate together (Bonferroni).
+    family_alpha: float = 0.01
+
+    def metrics(self) -> set[str]:
+        return {c.metric for c in self.paired} | {c.metric for c in self.timing}
+
+
+def _band(raw: Any) -> Band:
+    return Band(**raw)
 
 
 def load_thresholds(path: Path | None = None) -> Thresholds:
@@ -105,14 +140,22 @@ def load_thresholds(path: Path | None = None) -> Thresholds:
         else:
             text = Path(path).read_text()
         raw = tomllib.loads(text)
-        tolerances = tuple(Tolerance(metric=name, **spec)
-                           for name, spec in raw["metrics"].items())
+        paired = tuple(PairedCheck(metric=name, better=spec["better"], same=_band(spec["same"]),
+                                   cross=_band(spec["cross"]),
+                                   cross_for=tuple((glob, _band(band)) for glob, band
+                                                   in spec.get("cross_for", {}).items()))
+                       for name, spec in raw["paired"].items())
+        timing_raw = dict(raw["timing"])
+        alpha = float(timing_raw.pop("family_alpha"))
+        timed = tuple(TimingCheck(metric=name, **spec) for name, spec in timing_raw.items())
         floors = Floors(**raw["floors"])
     except FileNotFoundError:
         raise UsageError(f"no thresholds file {path}") from None
-    except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
-        raise UsageError(f"bad thresholds file {path or 'thresholds.toml'}: {exc}") from None
-    return Thresholds(tolerances, floors)
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise UsageError(f"bad thresholds file {path or 'thresholds.toml'}: {exc!r}") from None
+    if not 0 < alpha < 1:
+        raise UsageError(f"bad thresholds file {path or 'thresholds.toml'}: family_alpha in (0, 1)")
+    return Thresholds(paired, timed, floors, alpha)
 
 
 @dataclass(frozen=True)
@@ -128,12 +171,44 @@ class Line:
 
     def render(self) -> str:
         base = "-" if self.baseline is None else f"{self.baseline:.6g}"
-        return (f"{self.verdict.value:<11} {self.experiment + '.' + self.metric:<34} "
-                f"value {self.value:<12.6g} baseline {base:<12} limit {self.limit}")
+        return (f"{self.verdict.value:<11} {self.experiment + '.' + self.metric:<38} "
+                f"value {self.value:<12.6g} baseline {base:<12} {self.limit}")
 
 
-def _floor_lines(name: str, current: Mapping[str, float], unpruned: Mapping[str, float] | None,
-                 floors: Floors) -> list[Line]:
+def judge_paired(check: PairedCheck, experiment: str, base: Mapping[int, float],
+                 current: Mapping[int, float], regime: str) -> Line:
+    """Return the line of ``check`` over every seed of ``current``: its worst seed's verdict."""
+    judged = {seed: check.verdict(base[seed], value, regime, experiment)
+              for seed, value in current.items()}
+    worst = min(judged, key=lambda s: (SEVERITY.index(judged[s]), s))
+    counts = ", ".join(f"{sum(v is verdict for v in judged.values())} {verdict.value.lower()}"
+                       for verdict in SEVERITY if verdict in judged.values())
+    op = "<=" if check.better == "lower" else ">="
+    limit = check.limit(base[worst], regime, experiment)
+    band = check.band(regime, experiment).describe()
+    return Line(judged[worst], experiment, check.metric, current[worst], base[worst],
+                f"limit {op} {limit:.6g} (seed {worst}; {regime} band {band}; seeds: {counts})")
+
+
+def judge_timing(check: TimingCheck, experiment: str, base: Sequence[float],
+                 current: Sequence[float], alpha: float) -> Line:
+    """Return the line of a timing check: the test's verdict on pooled block samples."""
+    test = timing.compare_samples(current, base, check.margin)
+    if test.p_slower < alpha:
+        verdict = Verdict.REGRESSION
+    elif test.p_faster < alpha:
+        verdict = Verdict.IMPROVEMENT
+    else:
+        verdict = Verdict.OK
+    return Line(verdict, experiment, check.metric, test.current_median, test.baseline_median,
+                f"x{test.ratio:.3f} (margin x{check.margin:g}; Mann-Whitney p slower "
+                f"{test.p_slower:.2g}, faster {test.p_faster:.2g}, alpha {alpha:.2g}; "
+                f"n {len(current)} vs {len(base)})")
+
+
+def floor_lines(name: str, current: Mapping[str, float], unpruned: Mapping[str, float] | None,
+                floors: Floors) -> list[Line]:
+    """Return the hard floors' lines for one experiment's figures (medians over seeds)."""
     lines = []
     target = current.get("target_sparsity", 0.0)
     if target > 0:
@@ -155,34 +230,7 @@ def _floor_lines(name: str, current: Mapping[str, float], unpruned: Mapping[str,
     return lines
 
 
-def compare(
-    current: Mapping[str, Mapping[str, float]],
-    baseline: Mapping[str, Mapping[str, Mapping[str, Any]]],
-    thresholds: Thresholds,
-) -> list[Line]:
-    """Return one judged line per experiment x gated metric, floors included.
-
-    ``current`` is {experiment: {metric: median over seeds}}; ``baseline`` is
-    {experiment: {metric: {median, min, max}}}. An experiment missing from the baseline
-    cannot be judged: UsageError.
-    """
-    lines: list[Line] = []
-    unpruned = current.get(UNPRUNED)
-    for name, figures in current.items():
-        if name not in baseline:
-            raise UsageError(f"the baseline has no experiment {name!r}; refresh it")
-        for tol in thresholds.tolerances:
-            if tol.metric not in figures or tol.metric not in baseline[name]:
-                continue
-            stats = Stats.of(baseline[name][tol.metric])
-            op = "<=" if tol.better == "lower" else ">="
-            lines.append(Line(tol.verdict(stats, figures[tol.metric]), name, tol.metric,
-                              figures[tol.metric], stats.median, f"{op} {tol.limit(stats):.6g}"))
-        lines.extend(_floor_lines(name, figures, unpruned, thresholds.floors))
-    return lines
-
-
-def exit_code(lines: list[Line], strict: bool = False) -> int:
+def exit_code(lines: Sequence[Line], strict: bool = False) -> int:
     """Return 1 when any line regressed (or improved, under ``strict``), else 0."""
     bad = {Verdict.REGRESSION, Verdict.IMPROVEMENT} if strict else {Verdict.REGRESSION}
     return 1 if any(line.verdict in bad for line in lines) else 0
@@ -193,32 +241,3 @@ def current_medians(record: Any) -> dict[str, dict[str, float]]:
     return {name: {metric: stats["median"] for metric, stats in metrics.items()}
             for name, metrics in record.aggregate().items()}
 
-
-def gate(record: Any, document: Mapping[str, Any], path: Path, thresholds: Thresholds,
-         known_only: bool = False) -> list[Line]:
-    """Return the judged lines of a run record against a baseline document.
-
-    Raises UsageError when the two cannot be compared: another TF minor version, a
-    profile the baseline lacks, or experiments whose configuration changed since; and
-    for experiments the baseline lacks, unless ``known_only`` (then they are skipped).
-    """
-    from prunebench.baseline import UPDATE_COMMAND, profile_section
-    from prunebench.record import tf_minor
-
-    minor = tf_minor(record.environment)
-    if str(document["tf_minor"]) != minor:
-        raise UsageError(f"results are from TF {minor} but {path} is the baseline of "
-                         f"TF {document['tf_minor']}")
-    section = profile_section(dict(document), record.profile, path)
-    refresh = UPDATE_COMMAND.format(profile=record.profile)
-    experiments = section["experiments"]
-    for name, info in record.experiments.items():
-        stored = experiments.get(name, {}).get("digest")
-        if stored is not None and stored != info.get("digest"):
-            raise UsageError(f"{name} is configured differently from {path} "
-                             f"(digest {info.get('digest')} vs {stored}); refresh: {refresh}")
-    baseline_stats = {name: exp["metrics"] for name, exp in experiments.items()}
-    current = current_medians(record)
-    if known_only:
-        current = {name: figures for name, figures in current.items() if name in experiments}
-    return compare(current, baseline_stats, thresholds)

@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure  # the object API: no pyplot, no display, no global state
 from matplotlib.lines import Line2D
 
-from prunebench import baseline, compare, config, experiments
+from prunebench import baseline, compare, config, experiments, gate
 from prunebench.errors import UsageError
 from prunebench.metrics import UNITS
 from prunebench.record import RunRecord, tf_minor, write_json_atomic
@@ -243,8 +243,8 @@ def verdicts(records: Sequence[RunRecord], baseline_path: Path | None,
         return [], f"no baseline {path}: nothing judged"
     document = baseline.load(path)
     try:
-        lines = compare.gate(merge(records), document, path, compare.load_thresholds(),
-                             known_only=True)
+        lines = gate.gate(merge(records), document, path, compare.load_thresholds(),
+                          known_only=True).lines
     except UsageError as exc:
         return [], f"not judged: {exc}"
     return lines, f"judged against {path} with the packaged thresholds"

@@ -144,3 +144,21 @@ def time_inference(model: Any, flatbuffer: bytes, int8_flatbuffer: bytes, x: np.
         )
     return InferenceTimes(timed["keras"], predict, timed["tflite"], timed["tflite_int8"],
                           timed["reference"], interpreter)
+
+
+def time_ratios(model: Any, flatbuffer: bytes, x: np.ndarray, config: TimingConfig
+                ) -> dict[str, list[float]]:
+    """Return per-block time ratios to the numpy reference of the Keras and TFLite paths."""
+    import tensorflow as tf
+
+    x_tensor = tf.constant(x)
+    keras_fn = keras_predictor(model)
+    tflite_fn, _ = tflite_predictor(flatbuffer, len(x))
+    reference_fn = numpy_forward(model)
+    with threadpool_limits(limits=THREADS):
+        timed = timing.interleaved(
+            {"keras": lambda: keras_fn(x_tensor).numpy(), "tflite": lambda: tflite_fn(x),
+             "reference": lambda: reference_fn(x)},
+            warmup=config.warmup, repeats=config.repeats, number=config.number)
+    return {path: timing.block_ratios(timed[path].samples, timed["reference"].samples)
+            for path in ("keras", "tflite")}

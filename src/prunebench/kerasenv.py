@@ -35,13 +35,40 @@ def _version(dist: str) -> str | None:
         return None
 
 
+@cache
+def _module_map() -> dict[str, list[str]]:
+    return dict(metadata.packages_distributions())
+
+
+def providers(module: str) -> list[tuple[str, str]]:
+    """Return (distribution, version) of every installed distribution holding ``module``.
+
+    Read from the distributions' file lists, without importing anything: ``tensorflow``
+    comes from tensorflow, tensorflow-cpu or tf-nightly alike, ``tf_keras`` from tf-keras or
+    tf-keras-nightly. Two entries for one module means two packages wrote over each other.
+    """
+    found = []
+    for dist in dict.fromkeys(_module_map().get(module, [])):
+        version = _version(dist)
+        if version is not None:
+            found.append((dist.replace("_", "-").lower(), version))
+    return found
+
+
+def _one(module: str, what: str) -> tuple[str, str] | None:
+    """Return the one (distribution, version) providing ``module``, or None; refuse two."""
+    found = providers(module)
+    if len({version for _, version in found}) > 1:
+        listed = ", ".join(f"{dist} {version}" for dist, version in found)
+        raise UsageError(f"two {what} installations in one environment ({listed}): "
+                         f"pip uninstall all but one")
+    return found[0] if found else None
+
+
 def tf_version() -> str | None:
-    """Return the installed TensorFlow version, read without importing TensorFlow."""
-    for dist in ("tensorflow", "tensorflow-cpu", "tensorflow-intel", "tf-nightly"):
-        found = _version(dist)
-        if found:
-            return found
-    return None
+    """Return the version of the TensorFlow that ``import tensorflow`` loads, without importing it."""
+    found = _one("tensorflow", "TensorFlow")
+    return found[1] if found else None
 
 
 def parse_minor(version: str) -> tuple[int, int]:
@@ -53,6 +80,16 @@ def parse_minor(version: str) -> tuple[int, int]:
         raise UsageError(f"cannot read a TensorFlow version from {version!r}") from None
 
 
+def is_prerelease(version: str) -> bool:
+    """Return whether ``version`` is a dev (nightly) or rc build: '2.23.0.dev20261026', '2.22.0rc1'."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(version).is_prerelease
+    except InvalidVersion:
+        raise UsageError(f"cannot read a TensorFlow version from {version!r}") from None
+
+
 @dataclass(frozen=True)
 class KerasPlan:
     """How Keras 2 is obtained for the installed TensorFlow."""
@@ -60,26 +97,42 @@ class KerasPlan:
     tf: str
     tf_keras: str | None
     needs_tf_keras: bool
+    tf_dist: str = "tensorflow"
+    tf_keras_dist: str | None = None
 
     @property
     def source(self) -> str:
-        return "tf-keras (TF_USE_LEGACY_KERAS=1)" if self.needs_tf_keras else "tf.keras (bundled)"
+        if not self.needs_tf_keras:
+            return "tf.keras (bundled)"
+        return f"{self.tf_keras_dist or 'tf-keras'} {self.tf_keras} (TF_USE_LEGACY_KERAS=1)"
+
+
+def _keras_install_hint(tf: str) -> str:
+    if "dev" in tf:
+        return "pip install --no-deps tf-keras-nightly (see requirements/tf-nightly.txt)"
+    major, minor = parse_minor(tf)
+    return f"pip install 'tf-keras~={major}.{minor}.0'"
 
 
 def plan() -> KerasPlan:
     """Return how Keras 2 will be obtained, or raise UsageError naming what to install."""
-    tf = tf_version()
-    if tf is None:
+    found_tf = _one("tensorflow", "TensorFlow")
+    if found_tf is None:
         raise UsageError("TensorFlow is not installed: pip install tensorflow")
+    tf_dist, tf = found_tf
     needs = parse_minor(tf) >= KERAS3_FROM
-    tfk = _version("tf-keras")
-    if needs and tfk is None:
-        major, minor = parse_minor(tf)
-        raise UsageError(
-            f"TensorFlow {tf} ships Keras 3, which tfmot cannot prune: "
-            f"pip install 'tf-keras~={major}.{minor}.0'"
-        )
-    return KerasPlan(tf=tf, tf_keras=tfk, needs_tf_keras=needs)
+    found_keras = _one("tf_keras", "tf-keras")
+    if not needs:
+        return KerasPlan(tf, found_keras[1] if found_keras else None, False, tf_dist,
+                         found_keras[0] if found_keras else None)
+    if found_keras is None:
+        raise UsageError(f"TensorFlow {tf} ships Keras 3, which tfmot cannot prune: "
+                         + _keras_install_hint(tf))
+    keras_dist, tfk = found_keras
+    if parse_minor(tfk) != parse_minor(tf) or ("dev" in tf) != ("dev" in tfk):
+        raise UsageError(f"{tf_dist} {tf} with {keras_dist} {tfk}: tf-keras must be built for the "
+                         f"same TensorFlow: {_keras_install_hint(tf)}")
+    return KerasPlan(tf, tfk, True, tf_dist, keras_dist)
 
 
 #: tfmot 0.8.1's quantize_apply fails on TF 2.15 (QuantizeAnnotate.from_config rebuilds the

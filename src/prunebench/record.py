@@ -18,21 +18,43 @@ from prunebench import kerasenv
 from prunebench.config import run_digest
 from prunebench.errors import UsageError
 from prunebench.metrics import UNITS, spread
+from prunebench.timing import block_ratios
 
 SCHEMA = "prunebench.record/1"
 #: Distributions whose versions decide the figures.
 PACKAGES = ("tensorflow", "tf-keras", "tensorflow-model-optimization", "numpy",
-            "scikit-learn", "ai-edge-litert", "prunebench")
+            "scikit-learn", "ai-edge-litert", "h5py", "prunebench")
+#: CPU features that pick the kernels of oneDNN, OpenBLAS and XNNPACK: two hosts with the
+#: same model name but other features train to other figures and time in other ratios.
+SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl",
+              "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8", "amx_tile", "asimd", "sve")
 
 
-def _cpu_model() -> str:
+def _cpuinfo() -> dict[str, str]:
+    """Return the first processor's fields of /proc/cpuinfo ({} where there is none)."""
+    fields: dict[str, str] = {}
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        text = Path("/proc/cpuinfo").read_text()
     except OSError:
-        pass
-    return platform.processor() or platform.machine()
+        return fields
+    for line in text.split("\n\n")[0].splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            fields.setdefault(key.strip(), value.strip())
+    return fields
+
+
+def _cpu_model(info: dict[str, str]) -> str:
+    return info.get("model name") or platform.processor() or platform.machine()
+
+
+def _cpu_id(info: dict[str, str]) -> str:
+    """Return vendor, family, model, stepping and SIMD features: which host type this is."""
+    ident = " ".join(f"{key} {info[key]}" for key in ("vendor_id", "cpu family", "model",
+                                                         "stepping") if key in info)
+    flags = set((info.get("flags") or info.get("Features") or "").split())
+    simd = " ".join(flag for flag in SIMD_FLAGS if flag in flags)
+    return f"{ident or platform.machine()}; {simd or 'no SIMD flags read'}"
 
 
 def _git_sha() -> str | None:
@@ -53,16 +75,27 @@ def _dist_version(dist: str) -> str | None:
 
 def environment() -> dict[str, Any]:
     """Return what produced a result: interpreter, package versions, Keras source, CPU, git sha."""
+    info = _cpuinfo()
+    packages = {dist: _dist_version(dist) for dist in PACKAGES}
+    # What `import tensorflow` / `import tf_keras` load, whichever distribution holds them
+    # (tensorflow-cpu, tf-nightly, tf-keras-nightly): the versions really in use.
+    distributions = {"tensorflow": None, "tf-keras": None}
+    for name, module in (("tensorflow", "tensorflow"), ("tf-keras", "tf_keras")):
+        found = kerasenv.providers(module)
+        if found:
+            distributions[name], packages[name] = found[0]
     try:
         keras_source = kerasenv.plan().source
     except UsageError as exc:
         keras_source = f"unusable: {exc}"
     return {
         "python": platform.python_version(),
-        "packages": {dist: _dist_version(dist) for dist in PACKAGES},
-        "tf": kerasenv.tf_version(),
+        "packages": packages,
+        "distributions": distributions,
+        "tf": packages["tensorflow"],
         "keras": keras_source,
-        "cpu": _cpu_model(),
+        "cpu": _cpu_model(info),
+        "cpu_id": _cpu_id(info),
         "cores": os.cpu_count(),
         "platform": platform.platform(),
         "git_sha": _git_sha(),
@@ -93,6 +126,24 @@ class RunRecord:
         """Return the per-seed values of one metric of one experiment, in seed order."""
         return [r["metrics"][metric] for r in self.results
                 if r["experiment"] == experiment and metric in r["metrics"]]
+
+    def seed_values(self, experiment: str, metric: str) -> dict[int, float]:
+        """Return {seed: value} of one metric of one experiment."""
+        return {int(r["seed"]): float(r["metrics"][metric]) for r in self.results
+                if r["experiment"] == experiment and metric in r["metrics"]}
+
+    def ratio_samples(self, experiment: str, path: str) -> dict[int, list[float]]:
+        """Return {seed: per-block time ratios of ``path`` to the numpy reference}.
+
+        Seeds whose result holds no block timings (hand-made records) are left out.
+        """
+        found = {}
+        for r in self.results:
+            blocks = r.get("timings", {})
+            if r["experiment"] == experiment and path in blocks and "reference" in blocks:
+                found[int(r["seed"])] = block_ratios(blocks[path]["samples_s"],
+                                                     blocks["reference"]["samples_s"])
+        return found
 
     def experiment_names(self) -> list[str]:
         return list(dict.fromkeys(r["experiment"] for r in self.results))
@@ -127,6 +178,10 @@ def write_json_atomic(path: Path, payload: Any) -> None:
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
+        # mkstemp makes the file private (0600); a results file is as readable as any other.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         with os.fdopen(fd, "w") as handle:
             json.dump(payload, handle, indent=1, sort_keys=True)
             handle.write("\n")

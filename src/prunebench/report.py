@@ -90,16 +90,18 @@ def _version_key(rec: RunRecord) -> tuple[int, ...]:
 def matrix_table(records: Sequence[RunRecord], thresholds: compare.Thresholds) -> Table:
     """Return experiment x metric rows, one column per TF version, changes flagged.
 
-    A change from one version to the next is flagged where the gate's tolerance for that
-    metric, taken around the previous version's seeds, would call it a regression (red,
-    'worse') or an improvement (green, 'better').
+    A change of the median from one version to the next is flagged where the gate's
+    cross-version band (time ratios: its margin) would call it a regression (red, 'worse')
+    or an improvement (green, 'better').
     """
     ordered = sorted(records, key=_version_key)
     profiles = {rec.profile for rec in ordered}
-    tolerances = {t.metric: t for t in thresholds.tolerances}
+    checks = {c.metric: c for c in thresholds.paired}
+    margins = {c.metric: c.margin for c in thresholds.timing}
     table = Table(title=f"prunebench across TensorFlow versions ({', '.join(sorted(profiles))} "
                         "profile, median over seeds)",
-                  caption="worse/better: beyond the gate's tolerance around the previous version")
+                  caption="worse/better: beyond the gate's cross-version band around the "
+                          "previous version")
     table.add_column("experiment", style="bold", no_wrap=True)
     table.add_column("metric")
     for rec in ordered:
@@ -118,9 +120,14 @@ def matrix_table(records: Sequence[RunRecord], thresholds: compare.Thresholds) -
                     previous = None
                     continue
                 text = f"{stats['median']:.4g}"
-                tol = tolerances.get(metric)
-                if tol is not None and previous is not None:
-                    verdict = tol.verdict(compare.Stats.of(previous), stats["median"])
+                verdict = None
+                if previous is not None and metric in checks:
+                    verdict = checks[metric].verdict(previous["median"], stats["median"], "cross")
+                elif previous is not None and metric in margins:
+                    change = stats["median"] / previous["median"]
+                    verdict = (compare.Verdict.REGRESSION if change > margins[metric] else
+                               compare.Verdict.IMPROVEMENT if change < 1 / margins[metric] else None)
+                if verdict is not None:
                     if verdict is compare.Verdict.REGRESSION:
                         text = f"[red]{text} worse[/red]"
                     elif verdict is compare.Verdict.IMPROVEMENT:

@@ -8,7 +8,7 @@ interleaved blocks, summarised by their minimum (the least disturbed block).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,3 +94,43 @@ def interleaved(
         for name in order:
             samples[name].append(_block(fns[name], number))
     return {name: TimingStats(tuple(s), number) for name, s in samples.items()}
+
+
+def block_ratios(numerator: Sequence[float], reference: Sequence[float]) -> list[float]:
+    """Return numerator / reference per interleaved round: the drift of the round cancels."""
+    if len(numerator) != len(reference):
+        raise ValueError(f"{len(numerator)} blocks against {len(reference)} reference blocks")
+    return [a / b for a, b in zip(numerator, reference, strict=True)]
+
+
+@dataclass(frozen=True)
+class SampleTest:
+    """Two samples of a time ratio compared: medians, their ratio and one-sided p-values."""
+
+    current_median: float
+    baseline_median: float
+    #: current median / baseline median.
+    ratio: float
+    #: p of "current is slower than margin x baseline" (small: a slowdown beyond the margin).
+    p_slower: float
+    #: p of "current is faster than baseline / margin".
+    p_faster: float
+
+
+def compare_samples(current: Sequence[float], baseline: Sequence[float],
+                    margin: float = 1.0) -> SampleTest:
+    """Return one-sided Mann-Whitney U tests of ``current`` against ``baseline`` beyond ``margin``.
+
+    The samples are positive time ratios; the test runs on their logarithms shifted by
+    log(margin), so its null hypothesis is "no more than ``margin`` times slower" (or faster).
+    """
+    from scipy.stats import mannwhitneyu
+
+    if len(current) < 2 or len(baseline) < 2:
+        raise ValueError("a timing test needs at least two samples on each side")
+    cur, base = np.log(np.asarray(current, float)), np.log(np.asarray(baseline, float))
+    shift = float(np.log(margin))
+    slower = mannwhitneyu(cur - shift, base, alternative="greater").pvalue
+    faster = mannwhitneyu(cur + shift, base, alternative="less").pvalue
+    cur_med, base_med = float(np.median(current)), float(np.median(baseline))
+    return SampleTest(cur_med, base_med, cur_med / base_med, float(slower), float(faster))

@@ -1,0 +1,137 @@
+"""``prunebench ab``: time the same models in two environments, interleaved, and test it.
+
+Against a stored baseline, a run carries the drift between sessions (README "Gate
+statistics": up to the timing margin in thresholds.toml). Two environments timed in
+alternating processes in one session share that drift, so a smaller slowdown shows, as in
+``asv continuous``. Each side is an interpreter plus environment variables: another venv
+(a TensorFlow upgrade) or the same one with something on PYTHONPATH.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from prunebench import timing
+from prunebench.compare import Line, Verdict
+from prunebench.errors import UsageError
+
+MODEL_SUFFIX = ".h5"
+X_FILE = "x_test.npy"
+#: Worker processes per side. Each process is one sample (the median of its blocks):
+#: 8 against 8 lets a one-sided Mann-Whitney U reach p = 1/12870.
+DEFAULT_ROUNDS = 8
+#: Slowdowns below this are not called regressions, however significant.
+DEFAULT_MARGIN = 1.1
+#: False-alarm rate of all tests of one A/B run together (Bonferroni over its checks).
+FAMILY_ALPHA = 0.01
+PATHS = ("keras", "tflite")
+#: One worker: TensorFlow's import, a conversion per model and the timing blocks.
+WORKER_TIMEOUT_S = 900
+
+
+@dataclass(frozen=True)
+class Side:
+    """One environment: an interpreter and the variables set for it."""
+
+    name: str
+    python: str
+    env: dict[str, str] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        extra = " ".join(f"{k}={v}" for k, v in self.env.items())
+        return f"{self.name}: {self.python}{' with ' + extra if extra else ''}"
+
+
+def parse_env(items: Sequence[str] | None) -> dict[str, str]:
+    """Return {KEY: VALUE} of ``KEY=VALUE`` items, or raise UsageError naming a bad one."""
+    env = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"environment settings are KEY=VALUE, got {item!r}")
+        env[key] = value
+    return env
+
+
+def make_side(name: str, python: str | None, env: Sequence[str] | None) -> Side:
+    """Return a side, refusing an interpreter that does not exist before anything runs."""
+    exe = python or sys.executable
+    if not (Path(exe).is_file() and os.access(exe, os.X_OK)):
+        raise UsageError(f"side {name}: no executable interpreter {exe}")
+    return Side(name, exe, parse_env(env))
+
+
+def save_models(results_dir: Path, experiments: Sequence[str], seed: int, x: np.ndarray,
+                models_dir: Path) -> None:
+    """Move a run's kept HDF5 models to ``models_dir`` as EXPERIMENT.h5, with the inputs."""
+    from prunebench.export import kept_path
+
+    models_dir.mkdir(parents=True, exist_ok=True)
+    for name in experiments:
+        kept_path(results_dir, name, seed, ".h5").rename(models_dir / f"{name}{MODEL_SUFFIX}")
+    np.save(models_dir / X_FILE, x)
+
+
+def run_side(side: Side, models_dir: Path, profile: str, out: Path) -> dict[str, Any]:
+    """Return what one worker process of ``side`` measured, or raise UsageError why not."""
+    cmd = [side.python, "-m", "prunebench.abworker", str(models_dir), str(out), profile]
+    try:
+        done = subprocess.run(cmd, env={**os.environ, **side.env}, capture_output=True,
+                              text=True, timeout=WORKER_TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired:
+        raise UsageError(f"side {side.name}: a worker took over {WORKER_TIMEOUT_S} s") from None
+    if done.returncode != 0 or not out.exists():
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise UsageError(f"side {side.name} ({side.python}) failed: {last}")
+    return dict(json.loads(out.read_text()))
+
+
+def interleave(sides: tuple[Side, Side], rounds: int, models_dir: Path, profile: str,
+               progress: Callable[[str, int, int], None] | None = None
+               ) -> dict[str, list[dict[str, Any]]]:
+    """Return every worker's measurement per side, the sides alternating ABBA."""
+    runs: dict[str, list[dict[str, Any]]] = {side.name: [] for side in sides}
+    with tempfile.TemporaryDirectory(prefix="prunebench-ab-") as tmp:
+        for round_ in range(rounds):
+            for side in sides if round_ % 2 == 0 else sides[::-1]:
+                if progress is not None:
+                    progress(f"round {round_ + 1}/{rounds}: side {side.name}", round_, rounds)
+                out = Path(tmp) / f"{side.name}-{round_}.json"
+                runs[side.name].append(run_side(side, models_dir, profile, out))
+    return runs
+
+
+def judge(runs: dict[str, list[dict[str, Any]]], margin: float = DEFAULT_MARGIN,
+          family_alpha: float = FAMILY_ALPHA) -> list[Line]:
+    """Return a line per (experiment, path): is B slower than ``margin`` x A?
+
+    A worker process is one sample, the median of its blocks: blocks of one process share
+    its memory layout and are not independent draws.
+    """
+    runs_a, runs_b = runs["A"], runs["B"]
+    names = sorted(runs_a[0]["samples"])
+    checks = [(name, path) for name in names for path in PATHS]
+    alpha = family_alpha / len(checks)
+    lines = []
+    for name, path in checks:
+        a = [float(np.median(run["samples"][name][path])) for run in runs_a]
+        b = [float(np.median(run["samples"][name][path])) for run in runs_b]
+        test = timing.compare_samples(b, a, margin)
+        verdict = (Verdict.REGRESSION if test.p_slower < alpha else
+                   Verdict.IMPROVEMENT if test.p_faster < alpha else Verdict.OK)
+        lines.append(Line(verdict, name, f"{path}_time_ratio", test.current_median,
+                          test.baseline_median,
+                          f"B/A x{test.ratio:.3f} (margin x{margin:g}; Mann-Whitney p slower "
+                          f"{test.p_slower:.2g}, faster {test.p_faster:.2g}, alpha {alpha:.2g}; "
+                          f"{len(b)} vs {len(a)} processes)"))
+    return lines

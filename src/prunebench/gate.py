@@ -1,0 +1,151 @@
+"""Judge a run record against a baseline: seeds paired, environments compared, every line kept.
+
+The environments decide the band of every deterministic figure: ``same`` when TensorFlow,
+tf-keras, tfmot, numpy, LiteRT and the CPU model all equal the baseline's, ``cross``
+otherwise. Timing is judged only on the CPU type the baseline was made on (model name,
+family, model, stepping and SIMD features: ``cpu_id``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prunebench import baseline as baselines
+from prunebench.compare import (
+    REGIMES,
+    Line,
+    Thresholds,
+    current_medians,
+    floor_lines,
+    judge_paired,
+    judge_timing,
+)
+from prunebench.errors import UsageError
+from prunebench.experiments import UNPRUNED
+from prunebench.record import RunRecord, tf_minor
+
+#: What must be equal for the ``same`` band: (label, how to read it from an environment).
+ENVIRONMENT_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("tensorflow", ("tf",)),
+    ("tf-keras", ("packages", "tf-keras")),
+    ("tfmot", ("packages", "tensorflow-model-optimization")),
+    ("numpy", ("packages", "numpy")),
+    ("ai-edge-litert", ("packages", "ai-edge-litert")),
+    ("h5py", ("packages", "h5py")),
+    ("cpu", ("cpu",)),
+    ("cpu_id", ("cpu_id",)),
+)
+
+
+def _read(env: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
+    value: Any = env
+    for key in keys:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return value
+
+
+def environment_differences(run: Mapping[str, Any], base: Mapping[str, Any]) -> list[str]:
+    """Return 'name run-value (baseline base-value)' for every figure-deciding difference."""
+    return [f"{label} {_read(run, keys)} (baseline {_read(base, keys)})"
+            for label, keys in ENVIRONMENT_KEYS if _read(run, keys) != _read(base, keys)]
+
+
+@dataclass
+class Judgement:
+    """Every judged line of a gate, the band used and why, and what could not be judged."""
+
+    lines: list[Line]
+    regime: str
+    differences: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+def _matched_section(record: RunRecord, document: Mapping[str, Any], path: Path,
+                     other_tf: bool) -> dict[str, Any]:
+    """Return the baseline section the record can be judged against, or raise UsageError."""
+    minor = tf_minor(record.environment)
+    if str(document["tf_minor"]) != minor and not other_tf:
+        raise UsageError(f"results are from TF {minor} but {path} is the baseline of "
+                         f"TF {document['tf_minor']}")
+    section = baselines.profile_section(dict(document), record.profile, path)
+    refresh = baselines.UPDATE_COMMAND.format(profile=record.profile)
+    missing = sorted(set(record.seeds) - {int(s) for s in section["seeds"]})
+    if missing:
+        raise UsageError(f"{path} has no seed {', '.join(map(str, missing))} to pair with "
+                         f"(it holds seeds {section['seeds']}); check with those seeds")
+    for name, info in record.experiments.items():
+        stored = section["experiments"].get(name, {}).get("digest")
+        if stored is not None and stored != info.get("digest"):
+            raise UsageError(f"{name} is configured differently from {path} "
+                             f"(digest {info.get('digest')} vs {stored}); refresh: {refresh}")
+    return section
+
+
+def gate(record: RunRecord, document: Mapping[str, Any], path: Path, thresholds: Thresholds,
+         *, regime: str | None = None, other_tf: bool = False,
+         known_only: bool = False) -> Judgement:
+    """Return the judgement of ``record`` against the baseline ``document`` read from ``path``.
+
+    ``regime`` forces a band ('same' or 'cross'); None picks it from the environments.
+    ``other_tf`` allows a baseline of another TF minor version. Experiments the baseline
+    lacks raise UsageError, unless ``known_only`` (then they are left out, and said so).
+    """
+    section = _matched_section(record, document, path, other_tf)
+    differences = environment_differences(record.environment, section.get("environment", {}))
+    notes: list[str] = []
+    old_format = bool(section.get("old_format"))
+    if old_format:
+        notes.append(f"timing not judged: {path} is an old-format baseline, without timing "
+                     f"samples; remake it: {baselines.UPDATE_COMMAND.format(profile=record.profile)}")
+    chosen = regime or ("cross" if differences else "same")
+    if chosen not in REGIMES:
+        raise UsageError(f"unknown tolerance {chosen!r}; one of {REGIMES}")
+    held = section["experiments"]
+    names = record.experiment_names()
+    unknown = [n for n in names if n not in held]
+    if unknown and not known_only:
+        raise UsageError(f"the baseline has no experiment {unknown[0]!r}; refresh it")
+    if unknown:
+        notes.append(f"not in the baseline, not judged: {', '.join(unknown)}")
+    names = [n for n in names if n in held]
+    base_env = section.get("environment", {})
+    same_cpu = all(record.environment.get(key) == base_env.get(key) for key in ("cpu", "cpu_id"))
+    if not same_cpu and not old_format:
+        notes.append("timing not judged: the baseline was made on another CPU type (model, "
+                     "family or SIMD features; see cpu_id): time both environments "
+                     "interleaved with prunebench ab")
+
+    timed = []
+    for name in names if same_cpu and not old_format else []:
+        for timer in thresholds.timing:
+            current = [v for ratios in record.ratio_samples(name, timer.path).values()
+                       for v in ratios]
+            stored = [v for ratios in held[name].get("timing", {}).get(timer.path, {}).values()
+                      for v in ratios]
+            if len(current) >= 2 and len(stored) >= 2:
+                timed.append((name, timer, current, stored))
+            else:
+                notes.append(f"{name}.{timer.metric} not judged: no block samples in the "
+                             f"{'run' if len(current) < 2 else 'baseline'}")
+    alpha = thresholds.family_alpha / max(1, len(timed))
+
+    medians = current_medians(record)
+    lines: list[Line] = []
+    for name in names:
+        for check in thresholds.paired:
+            current_values = record.seed_values(name, check.metric)
+            if not current_values:
+                continue
+            stored_metric = held[name]["metrics"].get(check.metric)
+            if stored_metric is None:
+                notes.append(f"{name}.{check.metric} not judged: not in the baseline")
+                continue
+            base = {int(seed): float(v) for seed, v in stored_metric["values"].items()}
+            lines.append(judge_paired(check, name, base, current_values, chosen))
+        lines.extend(judge_timing(timer, exp, stored, current, alpha)
+                     for exp, timer, current, stored in timed if exp == name)
+        lines.extend(floor_lines(name, medians[name], medians.get(UNPRUNED), thresholds.floors))
+    return Judgement(lines, chosen, differences, notes)
