@@ -1,0 +1,191 @@
+"""Inject regressions of graded strength into tfmot, tf-keras and TFLite; print what the gate caught.
+
+The injections live in scripts/inject/sitecustomize.py, outside prunebench, and are switched
+on by INJECT=KIND:STRENGTH with that folder on PYTHONPATH. For every kind and strength this
+runs ``prunebench run`` under the injection, then judges its record through the CLI,
+``prunebench check --results``, in the same-environment band and in the cross band. Clean
+runs, judged the same way, count false alarms. ``--ab`` also judges the timing kinds in the
+A/B mode (``prunebench ab``: side B is side A plus the injection).
+
+    python scripts/injection_harness.py                       # every kind, 2 clean runs
+    python scripts/injection_harness.py --kinds keras_work --ab --clean 0
+    python scripts/injection_harness.py --neighbour ...       # a numpy matmul loop alongside
+
+It prints one row per (kind, strength): the injection's measured effect on its own figure
+(worst seed, against the baseline), and per band the exit status and the figures that
+regressed (R) or were flagged (I: improvement, c: changed); then the smallest strength
+caught per kind and the false alarms. ``--out`` keeps every row as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INJECT_DIR = ROOT / "scripts" / "inject"
+PRUNEBENCH = [sys.executable, "-m", "prunebench.cli"]
+
+#: kind -> (the figure it acts on, strengths from weak to strong). Strengths are in the
+#: units sitecustomize.py documents: a factor, a fraction, bytes, a share of rows or calls.
+KINDS: dict[str, tuple[str, tuple[float, ...]]] = {
+    "adam_lr": ("mse", (1.001, 1.01, 1.1)),
+    "schedule": ("sparsity_pruned", (0.001, 0.002, 0.005)),
+    "mask_noise": ("mse", (0.001, 0.01, 0.1)),
+    "strip_noise": ("mse", (0.003, 0.01, 0.03, 0.1)),
+    "h5_pad": ("keras_zip_bytes", (8, 32, 64, 128)),
+    "tflite_pad": ("tflite_zip_bytes", (8, 32, 64, 128)),
+    "keras_work": ("keras_time_ratio", (0.1, 0.25, 0.5, 1.0)),
+    "tflite_work": ("tflite_time_ratio", (0.1, 0.25, 0.5, 1.0)),
+}
+TIMED = ("keras_work", "tflite_work")
+LINE = re.compile(r"^(REGRESSION|IMPROVEMENT|changed)\s+(\S+)\s+value\s+(\S+)\s+baseline\s+(\S+)")
+MARKS = {"REGRESSION": "R", "IMPROVEMENT": "I", "changed": "c"}
+
+
+def env_for(kind: str | None, strength: float | None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("INJECT", None)
+    if kind is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(INJECT_DIR), env.get("PYTHONPATH")]))
+        env["INJECT"] = f"{kind}:{strength:g}"
+    return env
+
+
+def run(args: argparse.Namespace, env: dict[str, str], out: Path) -> None:
+    cmd = [*PRUNEBENCH, "run", "--profile", args.profile, "--seeds", *map(str, args.seeds),
+           "--experiments", *args.experiments, "--out", str(out)]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT, check=False)
+    if done.returncode != 0:
+        sys.exit(f"prunebench run failed under {env.get('INJECT', 'no injection')}: "
+                 f"{(done.stderr.strip().splitlines() or ['?'])[-1]}")
+
+
+def check(record: Path, tolerance: str, baseline: Path | None) -> dict:
+    """Return the exit status and the flagged lines of judging ``record`` through the CLI."""
+    cmd = [*PRUNEBENCH, "check", "--results", str(record), "--tolerance", tolerance]
+    if baseline is not None:
+        cmd += ["--baseline", str(baseline)]
+    done = subprocess.run(cmd, env=env_for(None, None), capture_output=True, text=True,
+                          cwd=ROOT, check=False)
+    if done.returncode not in (0, 1):
+        sys.exit(f"prunebench check failed: {done.stderr.strip()}")
+    flagged = [m.groups() for m in map(LINE.match, done.stdout.splitlines()) if m]
+    return {"exit": done.returncode, "flagged": [[v, name] for v, name, _, _ in flagged]}
+
+
+def effect(record: Path, metric: str, baseline: Path | None) -> str:
+    """Return the injection's largest move of ``metric`` against the baseline, per seed."""
+    from prunebench import baseline as baselines
+    from prunebench import record as records
+
+    rec = records.load(record)
+    path = baseline or ROOT / baselines.default_path(records.tf_minor(rec.environment))
+    section = baselines.load(path)["profiles"][rec.profile]["experiments"]
+    worst = 0.0
+    for name in rec.experiment_names():
+        stored = section[name]["metrics"].get(metric)
+        if stored is None:
+            continue
+        for seed, value in rec.seed_values(name, metric).items():
+            base = float(stored["values"][str(seed)])
+            move = value - base if "sparsity" in metric else (value - base) / abs(base)
+            worst = max(worst, move, key=abs)
+    return f"{worst:+.4f}" if "sparsity" in metric else f"{100 * worst:+.2f}%"
+
+
+def ab(args: argparse.Namespace, kind: str, strength: float) -> dict:
+    cmd = [*PRUNEBENCH, "ab", "--profile", args.profile, "--seeds", str(args.seeds[0]),
+           "--experiments", *args.experiments, "--rounds", str(args.rounds),
+           "--b-env", f"PYTHONPATH={INJECT_DIR}", "--b-env", f"INJECT={kind}:{strength:g}"]
+    done = subprocess.run(cmd, env=env_for(None, None), capture_output=True, text=True, cwd=ROOT,
+                          check=False)
+    lines = [ln for ln in done.stdout.splitlines() if "_time_ratio" in ln]
+    regressed = [ln.split()[1] for ln in lines if ln.startswith("REGRESSION")]
+    ratios = [float(m.group(1)) for ln in lines if (m := re.search(r"B/A x([\d.]+)", ln))]
+    return {"exit": done.returncode, "regressed": regressed, "max_b_over_a": max(ratios or [0])}
+
+
+def marks(judged: dict) -> str:
+    shown = [f"{MARKS[v]}:{name}" for v, name in judged["flagged"]]
+    return f"exit {judged['exit']} {' '.join(shown) or '-'}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kinds", nargs="+", choices=sorted(KINDS), default=list(KINDS))
+    parser.add_argument("--experiments", nargs="+", default=["canonical"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--profile", default="quick")
+    parser.add_argument("--baseline", type=Path, help="default: the installed TF's")
+    parser.add_argument("--clean", type=int, default=2, help="clean runs for false alarms")
+    parser.add_argument("--ab", action="store_true", help="also A/B the timing kinds")
+    parser.add_argument("--ab-only", action="store_true", help="only A/B the timing kinds")
+    parser.add_argument("--rounds", type=int, default=8, help="A/B processes per side")
+    parser.add_argument("--neighbour", action="store_true",
+                        help="keep a numpy matmul loop busy on another core meanwhile")
+    parser.add_argument("--out", type=Path, help="write every row as JSON")
+    args = parser.parse_args()
+    neighbour = None
+    if args.neighbour:
+        loop = "import numpy as np\na = np.random.rand(1500, 1500)\nwhile True: a @ a"
+        neighbour = subprocess.Popen([sys.executable, "-c", loop],
+                                     env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    rows = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="prunebench-inject-") as tmp:
+            plan = [(None, None)] * args.clean + [
+                (kind, s) for kind in args.kinds for s in KINDS[kind][1]]
+            for number, (kind, strength) in enumerate(plan):
+                label = "clean" if kind is None else f"{kind}:{strength:g}"
+                row: dict = {"kind": kind or "clean", "strength": strength}
+                if not args.ab_only:
+                    record = Path(tmp) / f"{number}.json"
+                    run(args, env_for(kind, strength), record)
+                    metric = KINDS[kind][0] if kind else "mse"
+                    row["effect"] = f"{metric} {effect(record, metric, args.baseline)}"
+                    row["same"] = check(record, "same", args.baseline)
+                    row["cross"] = check(record, "cross", args.baseline)
+                    print(f"{label:<22} {row['effect']:<30} same: {marks(row['same'])} | "
+                          f"cross: {marks(row['cross'])}", flush=True)
+                if (args.ab or args.ab_only) and kind in TIMED:
+                    row["ab"] = ab(args, kind, strength)
+                    print(f"{label:<22} A/B B/A up to x{row['ab']['max_b_over_a']:.3f}: exit "
+                          f"{row['ab']['exit']} {' '.join(row['ab']['regressed']) or '-'}",
+                          flush=True)
+                rows.append(row)
+    finally:
+        if neighbour is not None:
+            neighbour.kill()
+    summarise(rows)
+    if args.out is not None:
+        tmp_out = args.out.with_name(f".{args.out.name}.tmp")
+        tmp_out.write_text(json.dumps(rows, indent=1))
+        tmp_out.replace(args.out)
+    return 0
+
+
+def summarise(rows: list[dict]) -> None:
+    """Print the smallest strength caught per kind and band, and the clean runs' false alarms."""
+    for band in ("same", "cross", "ab"):
+        for kind in dict.fromkeys(r["kind"] for r in rows if r["kind"] != "clean"):
+            caught = [r for r in rows if r["kind"] == kind and band in r and r[band]["exit"] == 1]
+            if any(band in r for r in rows if r["kind"] == kind):
+                first = (f"{caught[0]['strength']:g} ({caught[0].get('effect', 'A/B')})"
+                         if caught else "not caught")
+                print(f"smallest caught, {band:<5} {kind:<12} {first}")
+    clean = [r for r in rows if r["kind"] == "clean"]
+    if clean:
+        alarms = {band: sum(r[band]["exit"] != 0 for r in clean) for band in ("same", "cross")}
+        print(f"false alarms in {len(clean)} clean runs: same {alarms['same']}, "
+              f"cross {alarms['cross']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
