@@ -9,7 +9,7 @@ TF     ?= 2.21
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-tf$(TF)
 
-.PHONY: install bench test gate lint type clean
+.PHONY: install bench test gate baselines lint type clean
 
 install: $(STAMP)
 
@@ -28,6 +28,10 @@ test: $(STAMP)
 
 gate: $(STAMP)
 	$(BIN)/prunebench check --profile quick
+
+# Every TF version's quick baseline, remade from this commit in its tox environment.
+baselines: $(STAMP)
+	TOX=$(BIN)/tox scripts/remake_baselines.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts

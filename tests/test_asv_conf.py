@@ -96,3 +96,17 @@ def test_mismatched_pair_left_in_rejected(conf):
     bad = json.loads(json.dumps(conf))
     bad["exclude"] = [r for r in bad["exclude"] if r["req"]["tensorflow"] != r"2\.17\.1"]
     assert "TF 2.17.1 paired with tf-keras 2.15.1" in problems(bad)
+
+
+def test_nightly_conf_installs_one_tensorflow():
+    # asv installs "req" entries with their dependencies: tensorflow or tf-keras there, or
+    # tfmot and prunebench installed with theirs, would pull TF 2.21 in beside tf-nightly.
+    conf = json.loads((CONF.parent / "asv.nightly.conf.json").read_text())
+    assert not set(conf) - ASV_KEYS
+    assert not {"tensorflow", "tf-keras", "tf-nightly"} & set(conf["matrix"]["req"])
+    first, second = conf["install_command"]
+    assert first.endswith("pip install -r {build_dir}/requirements/tf-nightly.txt")
+    assert "--no-deps tensorflow-model-optimization==0.8.1 {wheel_file}" in second
+    stable = json.loads(CONF.read_text())
+    assert conf["results_dir"] == stable["results_dir"]  # one history, next to the releases
+    assert conf["env_dir"] != stable["env_dir"]

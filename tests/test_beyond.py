@@ -238,7 +238,28 @@ def test_report_writes_page_plots_and_summary(beyond_run, tmp_path):
         assert f"<td>{name}</td>" in page
     assert "no baseline" in page  # the smoke profile has none: nothing judged, and said so
     summary = json.loads((tmp_path / "report" / "summary.json").read_text())
-    assert summary["whole_2by4"]["family"] == "whole 2:4"
+    assert summary[beyond_run.environment["tf"]]["whole_2by4"]["family"] == "whole 2:4"
+    assert "Versions side by side" not in page  # one version: one section
+
+
+def test_report_shows_versions_side_by_side_and_never_pools_them(beyond_run, tmp_path):
+    nightly = record.RunRecord(**{**beyond_run.__dict__, "environment": {
+        **beyond_run.environment, "tf": "2.23.0.dev20261026"}})
+    nightly.results = [{**r, "metrics": {**r["metrics"], "mse": 2 * r["metrics"]["mse"]}}
+                       for r in beyond_run.results]
+    paths = [tmp_path / "stable.json", tmp_path / "nightly.json"]
+    record.save(beyond_run, paths[0])
+    record.save(nightly, paths[1])
+    assert cli.main(["report", *map(str, paths), "--out", str(tmp_path / "report")]) == 0
+    page = (tmp_path / "report" / "index.html").read_text()
+    stable = beyond_run.environment["tf"]
+    assert "Versions side by side" in page
+    assert page.index(f"<h2>TF {stable}</h2>") < page.index("<h2>TF 2.23.0.dev20261026</h2>")
+    assert " worse</td>" in page  # nightly's doubled MSE, against the version before it
+    assert (tmp_path / "report" / "tf2.23.0.dev20261026-pareto.png").exists()
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    assert set(summary) == {stable, "2.23.0.dev20261026"}
+    assert summary[stable]["whole_2by4"]["seeds"] == len(beyond_run.seeds)  # not pooled
 
 
 def test_report_verdicts_are_coloured():

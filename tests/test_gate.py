@@ -14,6 +14,7 @@ import pytest
 
 from prunebench import baseline, compare, config, gate, kerasenv, pipeline, record
 from prunebench.compare import Verdict
+from prunebench.errors import UsageError
 from prunebench.experiments import resolve
 
 pytestmark = pytest.mark.gate
@@ -24,10 +25,13 @@ SEEDS = (0,)
 
 @pytest.fixture(scope="module")
 def baseline_document():
-    path = baseline.default_path()
-    if not path.exists():
-        pytest.fail(f"no committed baseline {path} for the installed TensorFlow; make one with: "
-                    + baseline.UPDATE_COMMAND.format(profile="quick"))
+    # The installed version's own baseline; a version without one (a nightly) is judged
+    # against the newest older one, as `prunebench check` does.
+    major, minor = kerasenv.parse_minor(kerasenv.tf_version() or "0.0")
+    try:
+        path, _ = baseline.find(f"{major}.{minor}")
+    except UsageError as exc:
+        pytest.fail(str(exc))
     return path, baseline.load(path)
 
 
@@ -37,7 +41,8 @@ def judge(baseline_document, names=("whole_model",)) -> list[compare.Line]:
     experiments = resolve(names)
     results = pipeline.run(experiments, SEEDS, PROFILE)
     rec = record.from_run(experiments, SEEDS, PROFILE, results)
-    judged = gate.gate(rec, document, path, compare.load_thresholds())
+    judged = gate.gate(rec, document, path, compare.load_thresholds(),
+                       other_tf=str(document["tf_minor"]) != record.tf_minor(rec.environment))
     # Shown with pytest -rP: the evidence behind each verdict, and the band it was judged in.
     print(f"{judged.regime} band; differences: {judged.differences}; notes: {judged.notes}")
     print(explain(judged.lines))

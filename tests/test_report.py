@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from rich.console import Console
 
-from prunebench import compare, record, report
+from prunebench import compare, matrix, record, report
 from test_baseline import make_record
 from test_cli import assert_one_line_usage_error, prunebench
 
@@ -25,10 +26,9 @@ def test_results_table_shows_median_and_spread():
 
 def test_matrix_orders_versions_and_flags_a_change_beyond_tolerance():
     newer, older = make_record(tf="2.16.2"), make_record(tf="2.15.1", mse_base=2.0)
-    text = render(report.matrix_table([newer, older], compare.load_thresholds()))
+    text = render(report.matrix_table(matrix.ordered([newer, older]), compare.load_thresholds()))
     assert text.index("TF 2.15.1") < text.index("TF 2.16.2")
-    # 2.15 MSE median 2.02 (tolerance 50%: 1.01) -> 2.16 median 0.52: better beyond it.
-    assert "0.52 better" in text
+    assert "0.52 better" in text  # 2.15 MSE median 2.02 -> 2.16 median 0.52
     worse = render(report.matrix_table([make_record(tf="2.15.1"),
                                         make_record(tf="2.16.2", mse_base=2.0)],
                                        compare.load_thresholds()))
@@ -40,6 +40,46 @@ def test_matrix_leaves_a_change_within_tolerance_unflagged():
                                       compare.load_thresholds()))
     body = text.replace("worse/better", "")
     assert "worse" not in body and "better" not in body
+
+
+def test_nightly_sorts_after_the_releases_it_follows():
+    recs = [make_record(tf="2.23.0.dev20261026"), make_record(tf="2.21.0"),
+            make_record(tf="2.22.0rc1"), make_record(tf="2.22.0")]
+    assert [r.environment["tf"] for r in matrix.ordered(recs)] == [
+        "2.21.0", "2.22.0rc1", "2.22.0", "2.23.0.dev20261026"]
+
+
+def _matrix(tmp_path, *records):
+    paths = []
+    for number, rec in enumerate(records):
+        paths.append(str(tmp_path / f"{number}.json"))
+        record.save(rec, tmp_path / f"{number}.json")
+    return prunebench("matrix", *paths)
+
+
+@pytest.mark.parametrize(("factor", "code"), [(1.029, 0), (1.031, 1)])
+def test_matrix_exits_1_just_beyond_the_cross_band_and_0_just_inside(tmp_path, factor, code):
+    # The cross band of MSE is 3% of the older version's value, seed by seed.
+    worse = make_record(tf="2.16.2", mse_base=0.5 * factor, mse_step=0.01 * factor)
+    done = _matrix(tmp_path, make_record(tf="2.15.1"), worse)
+    assert done.returncode == code, done.stdout + done.stderr
+    if code:
+        assert "REGRESSION unpruned.mse: TF 2.15.1 -> 2.16.2 (from the version before)" in done.stdout
+    assert done.stdout.strip().splitlines()[-1].startswith("matrix: " + ("FAIL" if code else "PASS"))
+
+
+def test_matrix_catches_slow_drift_that_no_single_step_shows(tmp_path):
+    steps = [make_record(tf=f"2.1{minor}.0", mse_base=0.5 * 1.02**k, mse_step=0.01 * 1.02**k)
+             for k, minor in enumerate((5, 6, 7))]  # +2% a version: +4.04% since 2.15
+    done = _matrix(tmp_path, *steps)
+    assert done.returncode == 1, done.stdout
+    assert "TF 2.15.0 -> 2.17.0 (since the first version)" in done.stdout
+    assert "(from the version before)" not in done.stdout
+
+
+def test_matrix_refuses_two_records_of_one_version(tmp_path):
+    assert_one_line_usage_error(_matrix(tmp_path, make_record(), make_record()),
+                                "two records of TF 2.21.0")
 
 
 def test_matrix_refuses_records_of_different_profiles(tmp_path):

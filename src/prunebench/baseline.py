@@ -19,7 +19,8 @@ TIMED_PATHS = ("keras", "tflite")
 BASELINE_DIR = Path("baselines")
 #: Fewer seeds than this cannot estimate the seed-to-seed spread the gate relies on.
 MIN_SEEDS = 5
-UPDATE_COMMAND = "prunebench baseline --update --profile {profile} --seeds 0 1 2 3 4"
+UPDATE_COMMAND = ("prunebench baseline --update --profile {profile} --seeds 0 1 2 3 4 "
+                  "--experiments gated")
 
 
 def default_path(minor: str | None = None) -> Path:
@@ -31,6 +32,38 @@ def default_path(minor: str | None = None) -> Path:
         major, minor_number = kerasenv.parse_minor(version)
         minor = f"{major}.{minor_number}"
     return BASELINE_DIR / f"tf{minor}.json"
+
+
+def _minor_of(path: Path) -> tuple[int, int] | None:
+    stem = path.stem.removeprefix("tf")
+    try:
+        return kerasenv.parse_minor(stem)
+    except UsageError:
+        return None
+
+
+def find(minor: str, against: str | None = None) -> tuple[Path, str]:
+    """Return (baseline path, why that one) to judge TensorFlow ``minor`` ('2.23') against.
+
+    ``against`` ('2.15') picks a version explicitly. Otherwise the version's own baseline,
+    or, for a version without one (a new release, a nightly), the newest baseline of an
+    older version: a baseline made on the new version would absorb its regressions.
+    """
+    if against is not None:
+        path = default_path(against)
+        if not path.exists():
+            raise UsageError(f"no baseline {path} to judge against (--against {against})")
+        return path, "chosen with --against"
+    own = default_path(minor)
+    if own.exists():
+        return own, "its own version's"
+    wanted = kerasenv.parse_minor(minor)
+    older = sorted((found, path) for path in BASELINE_DIR.glob("tf*.json")
+                   if (found := _minor_of(path)) is not None and found < wanted)
+    if not older:
+        raise UsageError(f"no baseline {own}, nor one of an older TF in {BASELINE_DIR}/; make "
+                         f"one with: {UPDATE_COMMAND.format(profile='quick')}")
+    return older[-1][1], "no baseline of its own: the newest of an older version"
 
 
 def require_seeds(count: int) -> None:

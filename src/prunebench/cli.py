@@ -46,6 +46,13 @@ def _jobs(text: str) -> int:
     return int(text)
 
 
+def _minor_version(text: str) -> str:
+    major, minor = kerasenv.parse_minor(text)
+    if text != f"{major}.{minor}":
+        raise argparse.ArgumentTypeError(f"a TensorFlow minor version such as 2.21, got {text!r}")
+    return text
+
+
 def _sparsity(text: str) -> float:
     try:
         value = float(text)
@@ -81,7 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="run (or read) results and gate them against the baseline")
     add_run_options(check)
     check.add_argument("--baseline", type=Path, metavar="FILE",
-                       help="baseline (default: baselines/tfX.Y.json of the installed TF)")
+                       help="baseline (default: baselines/tfX.Y.json of the TF judged, or the "
+                            "newest of an older version when it has none)")
+    check.add_argument("--against", type=_minor_version, metavar="X.Y",
+                       help="judge against baselines/tfX.Y.json (another version's)")
     check.add_argument("--results", type=Path, metavar="FILE",
                        help="judge this results record instead of running")
     check.add_argument("--thresholds", type=Path, metavar="FILE",
@@ -91,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="band of the deterministic figures: same (this TF, packages and CPU "
                             "as the baseline's) or cross; default: chosen from the environments")
     check.add_argument("--out", type=Path, metavar="FILE", help="also write the run's record")
-    base = sub.add_parser("baseline", help="show, or --update, the baseline of the installed TF")
+    base = sub.add_parser("baseline", help="show, or --update, the baseline of the installed TF "
+                                           "(--update runs the gated group by default)")
     add_run_options(base)
     base.add_argument("--update", action="store_true",
                       help="run (or read --results) and write the figures into the baseline")
@@ -121,7 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--baseline", type=Path, metavar="FILE",
                      help="judge against this baseline (default: baselines/tfX.Y.json of "
                           "the records' TF, when it exists)")
-    matrix = sub.add_parser("matrix", help="compare results records from several TF versions")
+    matrix = sub.add_parser("matrix", help="compare records of several TF versions side by side; "
+                                           "exit 1 when a version is worse than the one before "
+                                           "or the first")
     matrix.add_argument("results", type=Path, nargs="+", metavar="RESULTS")
     matrix.add_argument("--thresholds", type=Path, metavar="FILE",
                         help="tolerances that flag a change (default: the packaged ones)")
@@ -179,12 +192,21 @@ def cmd_show(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def cmd_matrix(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from prunebench import matrix
+
     records = [record.load(path) for path in args.results]
-    profiles = sorted({rec.profile for rec in records})
-    if len(profiles) > 1:
-        raise UsageError(f"records from different profiles ({', '.join(profiles)}) do not compare")
-    out.print(report.matrix_table(records, compare.load_thresholds(args.thresholds)))
-    return 0
+    thresholds = compare.load_thresholds(args.thresholds)
+    found, notes = matrix.findings(records, thresholds)  # refuses mixed profiles, doubles
+    out.print(report.matrix_table(matrix.ordered(records), thresholds))
+    say = partial(out.print, highlight=False, markup=False)
+    for finding in found:
+        say(finding.render())
+    for note in notes:
+        say(f"note: {note}")
+    versions = " -> ".join(str(r.environment.get("tf")) for r in matrix.ordered(records))
+    say(f"matrix: {'FAIL' if found else 'PASS'} - TF {versions}: {len(found)} figure(s) worse "
+        "than the version before or the first, beyond the gate's cross band")
+    return 1 if found else 0
 
 
 def cmd_list(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -219,42 +241,41 @@ def cmd_env(args: argparse.Namespace, out: Console, err: Console) -> int:
     return 0
 
 
-def _checked_record(args: argparse.Namespace, err: Console) -> record.RunRecord:
-    """Return the record to judge: read from --results, or run now."""
-    if args.results is not None:
-        return record.load(args.results)
-    check_run_options(args)
-    if args.out is not None:
-        record.check_writable(args.out)
-    rec = run_record(args, err)
-    if args.out is not None:
-        record.save(rec, args.out)
-    return rec
-
-
 def _describe_baseline(document: dict, path: Path, profile: str) -> str:
     section = document["profiles"].get(profile, {})
     env = section.get("environment", {})
-    return (f"{path} (TF {env.get('tf', document['tf_minor'])}, {profile} profile, seeds "
-            f"{' '.join(map(str, section.get('seeds', [])))}, made {section.get('created', '?')})")
+    return (f"the TF {document['tf_minor']} baseline {path} (TF {env.get('tf', '?')}, {profile} "
+            f"profile, seeds {' '.join(map(str, section.get('seeds', [])))}, made "
+            f"{section.get('created', '?')})")
 
 
 def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
-    path = args.baseline or baseline.default_path()
-    document = baseline.load(path)  # refuse a missing or corrupt baseline before training
     thresholds = compare.load_thresholds(args.thresholds)
-    if args.results is None:
+    rec = record.load(args.results) if args.results is not None else None
+    tf_now = str(rec.environment.get("tf") if rec else kerasenv.tf_version())
+    if args.baseline is not None:
+        path, why = args.baseline, "given with --baseline"
+    else:
+        major, minor = kerasenv.parse_minor(tf_now)
+        path, why = baseline.find(f"{major}.{minor}", args.against)
+    document = baseline.load(path)  # refuse a missing or corrupt baseline before training
+    say = partial(out.print, highlight=False, markup=False)
+    profile = rec.profile if rec else args.profile
+    judged_against = _describe_baseline(document, path, profile)
+    say(f"TF {tf_now} judged against {judged_against}: {why}")
+    if rec is None:
         held = baseline.profile_section(document, args.profile, path)["experiments"]
         args.seeds = args.seeds or list(DEFAULT_CHECK_SEEDS)
         # By default, judge everything the baseline holds (the canonical three at least).
         args.experiments = args.experiments or list(held)
-    say = partial(out.print, highlight=False, markup=False)
-    tf_now = kerasenv.tf_version() if args.results is None else None
-    say(f"judging {'TF ' + tf_now if tf_now else args.results} against "
-        f"{_describe_baseline(document, path, args.profile)}")
-    rec = _checked_record(args, err)
+        check_run_options(args)
+        if args.out is not None:
+            record.check_writable(args.out)
+        rec = run_record(args, err)
+        if args.out is not None:
+            record.save(rec, args.out)
     judged = gate.gate(rec, document, path, thresholds, regime=args.tolerance,
-                       other_tf=args.baseline is not None)
+                       other_tf=why != "its own version's")
     for line in judged.lines:
         say(line.render())
     for note in judged.notes:
@@ -268,12 +289,11 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
             f"baseline: {baseline.UPDATE_COMMAND.format(profile=rec.profile)}")
     for line in regressed:
         say(f"REGRESSION {line.experiment}.{line.metric}: {line.value:.6g} {line.limit}")
-    differences = "; ".join(judged.differences) or "none"
-    say(f"environment differences from the baseline: {differences}")
-    say(f"gate: {'FAIL' if code else 'PASS'} - TF {rec.environment.get('tf')} judged against "
-        f"{path} ({rec.profile} profile, seeds {' '.join(map(str, rec.seeds))}, {judged.regime} "
-        f"band): {len(judged.lines)} checks, {len(regressed)} regressed, "
-        f"{count[compare.Verdict.IMPROVEMENT]} improved, {count[compare.Verdict.CHANGED]} changed")
+    say(f"environment differences from the baseline: {'; '.join(judged.differences) or 'none'}")
+    say(f"gate: {'FAIL' if code else 'PASS'} - TF {tf_now} judged against {judged_against} "
+        f"with seeds {' '.join(map(str, rec.seeds))}, {judged.regime} band: {len(judged.lines)} "
+        f"checks, {len(regressed)} regressed, {count[compare.Verdict.IMPROVEMENT]} improved, "
+        f"{count[compare.Verdict.CHANGED]} changed")
     return code
 
 
@@ -290,7 +310,20 @@ def cmd_baseline(args: argparse.Namespace, out: Console, err: Console) -> int:
     record.check_writable(path)
     if path.exists():
         baseline.load(path)  # a corrupt file is refused, not overwritten
-    rec = record.load(args.results) if args.results else run_record(args, err)
+    rec = record.load(args.results) if args.results else None
+    tf = str(rec.environment.get("tf") if rec else kerasenv.tf_version())
+    if kerasenv.is_prerelease(tf):
+        raise UsageError(f"TF {tf} is a pre-release: baselines are made from releases; judge it "
+                         "with prunebench check (against the newest older baseline)")
+    if rec is None:
+        if args.experiments is None:
+            args.experiments = ["gated"]
+            if not kerasenv.pqat_supported():
+                args.experiments = [n for n in experiments.GROUPS["gated"]
+                                    if experiments.REGISTRY[n].quantize == "none"]
+                err.print(f"PQAT experiments left out: tfmot's PQAT needs TF >= 2.16, not {tf}",
+                          highlight=False)
+        rec = run_record(args, err)
     baseline.update(path, rec)
     out.print(report.results_table(rec))
     out.print(f"baseline {path} updated: profile {rec.profile}, seeds {rec.seeds}", highlight=False)

@@ -238,16 +238,16 @@ def verdicts(records: Sequence[RunRecord], baseline_path: Path | None,
     minors = sorted({tf_minor(rec.environment) for rec in records})
     if len(minors) != 1:
         return [], f"records from TF {', '.join(minors)}: no single baseline to judge against"
-    path = baseline_path or baseline.default_path(minors[0])
-    if not path.exists():
-        return [], f"no baseline {path}: nothing judged"
-    document = baseline.load(path)
     try:
-        lines = gate.gate(merge(records), document, path, compare.load_thresholds(),
-                          known_only=True).lines
+        path, why = (baseline_path, "given") if baseline_path else baseline.find(minors[0])
+        document = baseline.load(path)
+        judged = gate.gate(merge(records), document, path, compare.load_thresholds(),
+                           known_only=True, other_tf=why != "its own version's")
     except UsageError as exc:
         return [], f"not judged: {exc}"
-    return lines, f"judged against {path} with the packaged thresholds"
+    notes = "; ".join(judged.notes)
+    return judged.lines, (f"judged against {path} ({why}), {judged.regime} band, with the "
+                          f"packaged thresholds{'; ' + notes if notes else ''}")
 
 
 def _finite(value: float) -> float | None:
@@ -342,39 +342,102 @@ PLOTS = (
 )
 
 
+def by_version(records: Sequence[RunRecord]) -> list[tuple[str, list[RunRecord]]]:
+    """Return the records grouped by their exact TF version, oldest first: never pooled across."""
+    from prunebench.matrix import version_key
+
+    profiles = sorted({rec.profile for rec in records})
+    if len(profiles) != 1:
+        raise UsageError(f"records from different profiles ({', '.join(profiles)}) do not "
+                         "belong on one page")
+    groups: dict[str, list[RunRecord]] = {}
+    for rec in records:
+        groups.setdefault(str(rec.environment.get("tf")), []).append(rec)
+    return sorted(groups.items(), key=lambda item: version_key(item[1][0]))
+
+
+def _versions_table(groups: Sequence[tuple[str, list[Experiment]]]) -> str:
+    """Return experiment x metric rows, a column per version, worse/better against the one before."""
+    checks = {c.metric: c for c in compare.load_thresholds().paired}
+    head = "".join(f"<th>TF {html.escape(version)}</th>" for version, _ in groups)
+    names = list(dict.fromkeys(exp.name for _, found in groups for exp in found))
+    rows = []
+    for name in names:
+        for metric, label in TABLE_METRICS:
+            cells, previous = [], None
+            for _, found in groups:
+                exp = next((e for e in found if e.name == name), None)
+                value = exp.median(metric) if exp is not None else float("nan")
+                verdict = None
+                if metric in checks and previous is not None and not np.isnan(value):
+                    verdict = checks[metric].verdict(previous, value, "cross").value.lower()
+                mark = {"regression": " worse", "improvement": " better"}.get(verdict or "", "")
+                colour = VERDICT_COLOURS.get(verdict or "", "#fff") if mark else "#fff"
+                cells.append(f'<td style="background:{colour}">{_fmt(value, metric)}{mark}</td>')
+                previous = None if np.isnan(value) else value
+            if any(">-<" not in c for c in cells):
+                rows.append(f"<tr><td>{html.escape(name)}</td><td>{html.escape(label)}</td>"
+                            f"{''.join(cells)}</tr>")
+    return (f"<table><tr><th>experiment</th><th>metric</th>{head}</tr>{''.join(rows)}</table>")
+
+
+def _version_section(version: str, records: Sequence[RunRecord], found: Sequence[Experiment],
+                     out_dir: Path, prefix: str, baseline_path: Path | None) -> str:
+    plots = []
+    for filename, title, plot, caption in PLOTS:
+        plot(found, out_dir / f"{prefix}{filename}")
+        plots.append(f"<h3>{html.escape(title)}</h3><p class='note'>{html.escape(caption)}"
+                     f"</p><img src='{prefix}{filename}' alt='{html.escape(title)}'>")
+    lines, judged = verdicts(records, baseline_path)
+    seeds = sorted({s for rec in records for s in rec.seeds})
+    return f"""<h2>TF {html.escape(version)}</h2>
+<p>{len(found)} experiments, seeds {html.escape(' '.join(map(str, seeds)))}, from
+{len(records)} record(s); seeds are pooled within this version only.</p>
+<h3>Figures</h3><p class="note">Medians over seeds; hover a cell for the seed range.</p>
+{_figures_table(found)}
+{''.join(plots)}
+<h3>Gate</h3><p class="note">{html.escape(judged)}</p>
+{_verdict_table(lines, found)}
+<h3>Environment</h3>{_environment_table(records)}
+"""
+
+
 def write(records: Sequence[RunRecord], out_dir: Path, baseline_path: Path | None = None) -> Path:
-    """Write index.html and its PNGs to ``out_dir``; return the page's path."""
-    found = pool(records)
+    """Write index.html and its PNGs to ``out_dir``; return the page's path.
+
+    Records of several TF versions get a side-by-side table and a section each: their
+    seeds are never pooled across versions.
+    """
+    groups = [(version, recs, pool(recs)) for version, recs in by_version(records)]
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot write the report to {out_dir}: {exc.strerror or exc}") from None
-    sections = []
-    for filename, title, plot, caption in PLOTS:
-        plot(found, out_dir / filename)
-        sections.append(f"<h2>{html.escape(title)}</h2><p class='note'>{html.escape(caption)}"
-                        f"</p><img src='{filename}' alt='{html.escape(title)}'>")
-    lines, judged = verdicts(records, baseline_path)
-    seeds = sorted({s for rec in records for s in rec.seeds})
+    several = len(groups) > 1
+    sections = [_version_section(version, recs, found, out_dir,
+                                 f"tf{version}-" if several else "", baseline_path)
+                for version, recs, found in groups]
+    side_by_side = ("<h2>Versions side by side</h2><p class='note'>Medians over each version's "
+                    "own seeds; worse/better: beyond the gate's cross-version band against the "
+                    f"version to the left.</p>{_versions_table([(v, f) for v, _, f in groups])}"
+                    if several else "")
+    versions = ", ".join(f"TF {version}" for version, _, _ in groups)
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>prunebench report</title>
 <style>{CSS}</style></head><body>
 <h1>prunebench report</h1>
-<p>{len(found)} experiments, profile {html.escape(records[0].profile)}, seeds
-{html.escape(' '.join(map(str, seeds)))}, from {len(records)} record(s).</p>
-<h2>Figures</h2><p class="note">Medians over seeds; hover a cell for the seed range.</p>
-{_figures_table(found)}
+<p>Profile {html.escape(records[0].profile)}, {html.escape(versions)}, from {len(records)}
+record(s).</p>
+{side_by_side}
 {''.join(sections)}
-<h2>Gate</h2><p class="note">{html.escape(judged)}</p>
-{_verdict_table(lines, found)}
-<h2>Environment</h2>{_environment_table(records)}
 </body></html>
 """
     path = out_dir / PAGE
     tmp = path.with_suffix(".html.tmp")
     tmp.write_text(page)
     tmp.replace(path)
-    write_json_atomic(out_dir / "summary.json", {
+    write_json_atomic(out_dir / "summary.json", {version: {
         exp.name: {"family": exp.family, "seeds": len(exp.per_seed),
-                   **{m: _finite(exp.median(m)) for m, _ in TABLE_METRICS}} for exp in found})
+                   **{m: _finite(exp.median(m)) for m, _ in TABLE_METRICS}} for exp in found}
+        for version, _, found in groups})
     return path

@@ -79,7 +79,7 @@ def environment() -> dict[str, Any]:
     packages = {dist: _dist_version(dist) for dist in PACKAGES}
     # What `import tensorflow` / `import tf_keras` load, whichever distribution holds them
     # (tensorflow-cpu, tf-nightly, tf-keras-nightly): the versions really in use.
-    distributions = {"tensorflow": None, "tf-keras": None}
+    distributions: dict[str, str | None] = {"tensorflow": None, "tf-keras": None}
     for name, module in (("tensorflow", "tensorflow"), ("tf-keras", "tf_keras")):
         found = kerasenv.providers(module)
         if found:

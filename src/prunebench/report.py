@@ -83,10 +83,6 @@ MATRIX_METRICS = ("mse", "mse_vs_unpruned", "sparsity_pruned", "keras_zip_bytes"
                   "train_s", "epochs_run")
 
 
-def _version_key(rec: RunRecord) -> tuple[int, ...]:
-    return tuple(int(p) for p in str(rec.environment.get("tf")).split(".")[:3] if p.isdigit())
-
-
 def matrix_table(records: Sequence[RunRecord], thresholds: compare.Thresholds) -> Table:
     """Return experiment x metric rows, one column per TF version, changes flagged.
 
@@ -94,7 +90,7 @@ def matrix_table(records: Sequence[RunRecord], thresholds: compare.Thresholds) -
     cross-version band (time ratios: its margin) would call it a regression (red, 'worse')
     or an improvement (green, 'better').
     """
-    ordered = sorted(records, key=_version_key)
+    ordered = list(records)  # in the caller's order: matrix.ordered() sorts by version
     profiles = {rec.profile for rec in ordered}
     checks = {c.metric: c for c in thresholds.paired}
     margins = {c.metric: c.margin for c in thresholds.timing}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Remake every TF version's quick baseline from this one commit, each in its own tox
+# environment, each holding every experiment the gate judges there (the `gated` group;
+# PQAT left out on TF 2.15, where tfmot's quantize_apply fails). `tox run --notest`
+# rebuilds and reinstalls prunebench from the checkout first, so no environment gates with
+# an older build. Usage: scripts/remake_baselines.sh [VERSION ...]   (default: all; e.g. 215)
+# Pre-releases (tf-nightly, rc) get no baseline of their own: `prunebench check` judges them
+# against the newest older one.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TOX=${TOX:-tox}
+versions=("$@")
+if [ ${#versions[@]} -eq 0 ]; then versions=(215 216 217 218 219 220 221); fi
+if [ -n "$(git status --porcelain -- src)" ]; then
+    echo "remake_baselines: src/ has uncommitted changes; baselines are made from a commit" >&2
+    exit 2
+fi
+for v in "${versions[@]}"; do
+    start=$(date +%s)
+    "$TOX" run -e "py311-tf$v" --notest
+    "$TOX" exec -e "py311-tf$v" -- prunebench baseline --update --profile quick --seeds 0 1 2 3 4
+    echo "TF ${v:0:1}.${v:1}: baseline remade in $(( $(date +%s) - start )) s"
+done

@@ -1,0 +1,92 @@
+"""Across TensorFlow versions: which figure got worse from one version to the next, or since the first.
+
+``prunebench matrix`` exits 1 on any such finding, as ``asv continuous`` fails on a
+regression between two commits; ``prunebench report`` (like ``asv compare``) only shows.
+Versions are compared seed by seed in the gate's cross band; time ratios by the gate's
+test, only between records made on one CPU type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from prunebench.compare import Line, Thresholds, Verdict, judge_paired, judge_timing
+from prunebench.errors import UsageError
+from prunebench.record import RunRecord
+
+
+def version_key(rec: RunRecord) -> tuple[int, ...]:
+    """Return a sort key of the record's TF version: 2.23.0.dev... sorts after 2.21.0."""
+    from packaging.version import Version
+
+    version = Version(str(rec.environment.get("tf")))
+    return (*version.release, 1 if version.dev is None and version.pre is None else 0)
+
+
+def ordered(records: Sequence[RunRecord]) -> list[RunRecord]:
+    """Return the records oldest TF first; refuse mixed profiles and two of one TF version."""
+    profiles = sorted({rec.profile for rec in records})
+    if len(profiles) > 1:
+        raise UsageError(f"records from different profiles ({', '.join(profiles)}) do not compare")
+    seen: dict[str, int] = {}
+    for rec in records:
+        tf = str(rec.environment.get("tf"))
+        seen[tf] = seen.get(tf, 0) + 1
+        if seen[tf] > 1:
+            raise UsageError(f"two records of TF {tf}: give one per version (nothing is pooled)")
+    return sorted(records, key=version_key)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A figure worse in ``newer`` than in ``older``: from the version before, or the first."""
+
+    older: str
+    newer: str
+    kind: str
+    line: Line
+
+    def render(self) -> str:
+        return (f"REGRESSION {self.line.experiment}.{self.line.metric}: TF {self.older} -> "
+                f"{self.newer} ({self.kind}): {self.line.value:.6g} against {self.line.baseline:.6g}, "
+                f"{self.line.limit}")
+
+
+def _same_cpu(a: RunRecord, b: RunRecord) -> bool:
+    return all(a.environment.get(k) == b.environment.get(k) for k in ("cpu", "cpu_id"))
+
+
+def findings(records: Sequence[RunRecord], thresholds: Thresholds) -> tuple[list[Finding], list[str]]:
+    """Return every regression between versions, and notes on what could not be compared."""
+    recs = ordered(records)
+    pairs = [(recs[i - 1], rec, "from the version before") for i, rec in enumerate(recs) if i]
+    pairs += [(recs[0], rec, "since the first version") for rec in recs[2:]]
+    notes: list[str] = []
+    judged: list[tuple[RunRecord, RunRecord, str, Line]] = []
+    timed = []
+    for older, newer, kind in pairs:
+        names = [n for n in newer.experiment_names() if n in older.experiment_names()]
+        common = sorted(set(older.seeds) & set(newer.seeds))
+        if not common:
+            notes.append(f"TF {older.environment.get('tf')} and {newer.environment.get('tf')} "
+                         "share no seed: not compared")
+            continue
+        for name in names:
+            for check in thresholds.paired:
+                base, cur = older.seed_values(name, check.metric), newer.seed_values(name, check.metric)
+                paired = {s: cur[s] for s in common if s in cur and s in base}
+                if paired:
+                    line = judge_paired(check, name, base, paired, "cross")
+                    judged.append((older, newer, kind, line))
+            for timer in thresholds.timing if _same_cpu(older, newer) else ():
+                base_s = [v for r in older.ratio_samples(name, timer.path).values() for v in r]
+                cur_s = [v for r in newer.ratio_samples(name, timer.path).values() for v in r]
+                if len(base_s) >= 2 and len(cur_s) >= 2:
+                    timed.append((older, newer, kind, timer, name, base_s, cur_s))
+    alpha = thresholds.family_alpha / max(1, len(timed))
+    judged += [(older, newer, kind, judge_timing(timer, name, base_s, cur_s, alpha))
+               for older, newer, kind, timer, name, base_s, cur_s in timed]
+    found = [Finding(str(o.environment.get("tf")), str(n.environment.get("tf")), kind, line)
+             for o, n, kind, line in judged if line.verdict is Verdict.REGRESSION]
+    return found, notes
