@@ -100,10 +100,12 @@ def effect(record: Path, metric: str, baseline: Path | None) -> str:
     return f"{worst:+.4f}" if "sparsity" in metric else f"{100 * worst:+.2f}%"
 
 
-def ab(args: argparse.Namespace, kind: str, strength: float) -> dict:
+def ab(args: argparse.Namespace, kind: str | None, strength: float | None) -> dict:
+    """Return the verdict of ``prunebench ab``: side B injected, or, without a kind, A/A."""
     cmd = [*PRUNEBENCH, "ab", "--profile", args.profile, "--seeds", str(args.seeds[0]),
-           "--experiments", *args.experiments, "--rounds", str(args.rounds),
-           "--b-env", f"PYTHONPATH={INJECT_DIR}", "--b-env", f"INJECT={kind}:{strength:g}"]
+           "--experiments", *args.experiments, "--rounds", str(args.rounds)]
+    if kind is not None:
+        cmd += ["--b-env", f"PYTHONPATH={INJECT_DIR}", "--b-env", f"INJECT={kind}:{strength:g}"]
     done = subprocess.run(cmd, env=env_for(None, None), capture_output=True, text=True, cwd=ROOT,
                           check=False)
     lines = [ln for ln in done.stdout.splitlines() if "_time_ratio" in ln]
@@ -154,7 +156,7 @@ def main() -> int:
                     row["cross"] = check(record, "cross", args.baseline)
                     print(f"{label:<22} {row['effect']:<30} same: {marks(row['same'])} | "
                           f"cross: {marks(row['cross'])}", flush=True)
-                if (args.ab or args.ab_only) and kind in TIMED:
+                if (args.ab or args.ab_only) and (kind in TIMED or kind is None):
                     row["ab"] = ab(args, kind, strength)
                     print(f"{label:<22} A/B B/A up to x{row['ab']['max_b_over_a']:.3f}: exit "
                           f"{row['ab']['exit']} {' '.join(row['ab']['regressed']) or '-'}",
@@ -181,10 +183,11 @@ def summarise(rows: list[dict]) -> None:
                          if caught else "not caught")
                 print(f"smallest caught, {band:<5} {kind:<12} {first}")
     clean = [r for r in rows if r["kind"] == "clean"]
-    if clean:
-        alarms = {band: sum(r[band]["exit"] != 0 for r in clean) for band in ("same", "cross")}
-        print(f"false alarms in {len(clean)} clean runs: same {alarms['same']}, "
-              f"cross {alarms['cross']}")
+    for band in ("same", "cross", "ab"):
+        judged = [r for r in clean if band in r]
+        if judged:
+            alarms = sum(r[band]["exit"] != 0 for r in judged)
+            print(f"false alarms, {band:<5} {alarms} in {len(judged)} clean runs")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from prunebench import timing
+from prunebench import kerasenv, timing
 from prunebench.compare import Line, Verdict
 from prunebench.errors import UsageError
 
@@ -85,8 +85,10 @@ def save_models(results_dir: Path, experiments: Sequence[str], seed: int, x: np.
 def run_side(side: Side, models_dir: Path, profile: str, out: Path) -> dict[str, Any]:
     """Return what one worker process of ``side`` measured, or raise UsageError why not."""
     cmd = [side.python, "-m", "prunebench.abworker", str(models_dir), str(out), profile]
+    # The side's own prunebench decides which Keras its TensorFlow needs: not inherited.
+    inherited = {k: v for k, v in os.environ.items() if k != kerasenv.LEGACY_KERAS_ENV}
     try:
-        done = subprocess.run(cmd, env={**os.environ, **side.env}, capture_output=True,
+        done = subprocess.run(cmd, env={**inherited, **side.env}, capture_output=True,
                               text=True, timeout=WORKER_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
         raise UsageError(f"side {side.name}: a worker took over {WORKER_TIMEOUT_S} s") from None
