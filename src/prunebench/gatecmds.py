@@ -1,0 +1,169 @@
+"""The gate's subcommands: check, baseline, ab and matrix (``cli`` parses, these judge and print)."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from collections import Counter
+from functools import partial
+from pathlib import Path
+
+from rich.console import Console
+
+from prunebench import abtest, baseline, compare, config, experiments, gate, kerasenv, record, report
+from prunebench.errors import UsageError
+from prunebench.running import (
+    DEFAULT_CHECK_SEEDS,
+    DEFAULT_SEEDS,
+    check_run_options,
+    progress_display,
+    run_record,
+)
+
+
+def cmd_matrix(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from prunebench import matrix
+
+    records = [record.load(path) for path in args.results]
+    thresholds = compare.load_thresholds(args.thresholds)
+    found, notes = matrix.findings(records, thresholds)  # refuses mixed profiles, doubles
+    out.print(report.matrix_table(matrix.ordered(records), thresholds))
+    say = partial(out.print, highlight=False, markup=False)
+    for finding in found:
+        say(finding.render())
+    for note in notes:
+        say(f"note: {note}")
+    versions = " -> ".join(str(r.environment.get("tf")) for r in matrix.ordered(records))
+    say(f"matrix: {'FAIL' if found else 'PASS'} - TF {versions}: {len(found)} figure(s) worse "
+        "than the version before or the first, beyond the gate's cross band")
+    return 1 if found else 0
+
+
+def _describe_baseline(document: dict, path: Path, profile: str) -> str:
+    section = document["profiles"].get(profile, {})
+    env = section.get("environment", {})
+    return (f"the TF {document['tf_minor']} baseline {path} (TF {env.get('tf', '?')}, {profile} "
+            f"profile, seeds {' '.join(map(str, section.get('seeds', [])))}, made "
+            f"{section.get('created', '?')})")
+
+
+def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
+    thresholds = compare.load_thresholds(args.thresholds)
+    rec = record.load(args.results) if args.results is not None else None
+    tf_now = str(rec.environment.get("tf") if rec else kerasenv.tf_version())
+    if args.baseline is not None:
+        path, why = args.baseline, "given with --baseline"
+    else:
+        major, minor = kerasenv.parse_minor(tf_now)
+        path, why = baseline.find(f"{major}.{minor}", args.against)
+    document = baseline.load(path)  # refuse a missing or corrupt baseline before training
+    say = partial(out.print, highlight=False, markup=False)
+    profile = rec.profile if rec else args.profile
+    judged_against = _describe_baseline(document, path, profile)
+    say(f"TF {tf_now} judged against {judged_against}: {why}")
+    if rec is None:
+        held = baseline.profile_section(document, args.profile, path)["experiments"]
+        args.seeds = args.seeds or list(DEFAULT_CHECK_SEEDS)
+        # By default, judge everything the baseline holds (the canonical three at least).
+        args.experiments = args.experiments or list(held)
+        check_run_options(args)
+        if args.out is not None:
+            record.check_writable(args.out)
+        rec = run_record(args, err)
+        if args.out is not None:
+            record.save(rec, args.out)
+    judged = gate.gate(rec, document, path, thresholds, regime=args.tolerance,
+                       other_tf=why != "its own version's")
+    for line in judged.lines:
+        say(line.render())
+    for note in judged.notes:
+        say(f"note: {note}")
+    code = compare.exit_code(judged.lines, strict=args.strict)
+    count = Counter(line.verdict for line in judged.lines)
+    regressed = [ln for ln in judged.lines if ln.verdict is compare.Verdict.REGRESSION]
+    if count[compare.Verdict.IMPROVEMENT]:
+        say(f"{count[compare.Verdict.IMPROVEMENT]} figure(s) improved beyond tolerance, "
+            f"unexplained{' (--strict: fails)' if args.strict else ''}; to keep them, refresh the "
+            f"baseline: {baseline.UPDATE_COMMAND.format(profile=rec.profile)}")
+    for line in regressed:
+        say(f"REGRESSION {line.experiment}.{line.metric}: {line.value:.6g} {line.limit}")
+    say(f"environment differences from the baseline: {'; '.join(judged.differences) or 'none'}")
+    say(f"gate: {'FAIL' if code else 'PASS'} - TF {tf_now} judged against {judged_against} "
+        f"with seeds {' '.join(map(str, rec.seeds))}, {judged.regime} band: {len(judged.lines)} "
+        f"checks, {len(regressed)} regressed, {count[compare.Verdict.IMPROVEMENT]} improved, "
+        f"{count[compare.Verdict.CHANGED]} changed")
+    return code
+
+
+def cmd_baseline(args: argparse.Namespace, out: Console, err: Console) -> int:
+    path = args.baseline or baseline.default_path()
+    if not args.update:
+        document = baseline.load(path)
+        for name, section in document["profiles"].items():
+            out.print(f"{path}: TF {document['tf_minor']}, profile {name}, seeds "
+                      f"{section['seeds']}, made {section['created']}", highlight=False)
+        return 0
+    args.seeds = args.seeds or list(range(baseline.MIN_SEEDS))
+    baseline.require_seeds(len(args.seeds))  # before training, not after
+    record.check_writable(path)
+    if path.exists():
+        baseline.load(path)  # a corrupt file is refused, not overwritten
+    rec = record.load(args.results) if args.results else None
+    tf = str(rec.environment.get("tf") if rec else kerasenv.tf_version())
+    if kerasenv.is_prerelease(tf):
+        raise UsageError(f"TF {tf} is a pre-release: baselines are made from releases; judge it "
+                         "with prunebench check (against the newest older baseline)")
+    if rec is None:
+        if args.experiments is None:
+            args.experiments = ["gated"]
+            if not kerasenv.pqat_supported():
+                args.experiments = [n for n in experiments.GROUPS["gated"]
+                                    if experiments.REGISTRY[n].quantize == "none"]
+                err.print(f"PQAT experiments left out: tfmot's PQAT needs TF >= 2.16, not {tf}",
+                          highlight=False)
+        rec = run_record(args, err)
+    baseline.update(path, rec)
+    out.print(report.results_table(rec))
+    out.print(f"baseline {path} updated: profile {rec.profile}, seeds {rec.seeds}", highlight=False)
+    return 0
+
+
+def cmd_ab(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from prunebench import pipeline
+    from prunebench.data import load_data
+
+    sides = (abtest.make_side("A", args.a, args.a_env), abtest.make_side("B", args.b, args.b_env))
+    if args.margin < 1:
+        raise UsageError(f"margin must be >= 1, got {args.margin}")
+    seeds = args.seeds or list(DEFAULT_SEEDS)
+    if len(seeds) != 1:
+        raise UsageError("ab times the models of one seed: give one --seeds value")
+    if args.out is not None:
+        record.check_writable(args.out)
+    chosen = experiments.resolve(args.experiments, args.sparsity)
+    profile = config.get_profile(args.profile)
+    say = partial(out.print, highlight=False, markup=False)
+    for side in sides:
+        say(side.describe())
+    with tempfile.TemporaryDirectory(prefix="prunebench-ab-") as tmp, \
+            progress_display(err) as hook:
+        kept, models = Path(tmp) / "kept", Path(tmp) / "models"
+        pipeline.run(chosen, seeds, profile, progress=hook, keep_dir=kept)
+        abtest.save_models(kept, [e.name for e in chosen], seeds[0],
+                           load_data(profile.data).x_test, models)
+        runs = abtest.interleave(sides, args.rounds, models, profile.name, progress=hook)
+    lines = abtest.judge(runs, args.margin)
+    env_a, env_b = runs["A"][0]["environment"], runs["B"][0]["environment"]
+    differences = gate.environment_differences(env_b, env_a)
+    for line in lines:
+        say(line.render())
+    if args.out is not None:
+        record.write_json_atomic(args.out, {"schema": "prunebench.ab/1", "sides": [
+            {"name": s.name, "python": s.python, "env": s.env} for s in sides], "runs": runs,
+            "lines": [{**vars(ln), "verdict": ln.verdict.value} for ln in lines]})
+    code = compare.exit_code(lines)
+    say(f"B differs from A in: {'; '.join(differences) or 'nothing recorded (same packages)'}")
+    say(f"ab: {'FAIL' if code else 'PASS'} - B against A, {len(lines)} checks, "
+        f"{sum(ln.verdict is compare.Verdict.REGRESSION for ln in lines)} slower beyond x"
+        f"{args.margin:g}, {args.rounds} processes per side, seed {seeds[0]}")
+    return code
