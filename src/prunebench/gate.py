@@ -111,6 +111,9 @@ def gate(record: RunRecord, document: Mapping[str, Any], path: Path, thresholds:
     if unknown:
         notes.append(f"not in the baseline, not judged: {', '.join(unknown)}")
     names = [n for n in names if n in held]
+    if not names:
+        raise UsageError(f"{path} holds none of the experiments run ({', '.join(unknown)}): "
+                         "nothing to judge")
     base_env = section.get("environment", {})
     same_cpu = all(record.environment.get(key) == base_env.get(key) for key in ("cpu", "cpu_id"))
     if not same_cpu and not old_format:
