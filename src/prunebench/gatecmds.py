@@ -28,7 +28,7 @@ def cmd_matrix(args: argparse.Namespace, out: Console, err: Console) -> int:
     thresholds = compare.load_thresholds(args.thresholds)
     found, notes = matrix.findings(records, thresholds)  # refuses mixed profiles, doubles
     out.print(report.matrix_table(matrix.ordered(records), thresholds))
-    say = partial(out.print, highlight=False, markup=False)
+    say = partial(out.print, highlight=False, markup=False, soft_wrap=True)
     for finding in found:
         say(finding.render())
     for note in notes:
@@ -57,7 +57,7 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
         major, minor = kerasenv.parse_minor(tf_now)
         path, why = baseline.find(f"{major}.{minor}", args.against)
     document = baseline.load(path)  # refuse a missing or corrupt baseline before training
-    say = partial(out.print, highlight=False, markup=False)
+    say = partial(out.print, highlight=False, markup=False, soft_wrap=True)
     profile = rec.profile if rec else args.profile
     judged_against = _describe_baseline(document, path, profile)
     say(f"TF {tf_now} judged against {judged_against}: {why}")
@@ -144,7 +144,7 @@ def cmd_ab(args: argparse.Namespace, out: Console, err: Console) -> int:
         record.check_writable(args.out)
     chosen = experiments.resolve(args.experiments, args.sparsity)
     profile = config.get_profile(args.profile)
-    say = partial(out.print, highlight=False, markup=False)
+    say = partial(out.print, highlight=False, markup=False, soft_wrap=True)
     for side in sides:
         say(side.describe())
     with tempfile.TemporaryDirectory(prefix="prunebench-ab-") as tmp, \
