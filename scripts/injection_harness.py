@@ -126,6 +126,8 @@ def main() -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--profile", default="quick")
     parser.add_argument("--baseline", type=Path, help="default: the installed TF's")
+    parser.add_argument("--strengths", nargs="+", type=float,
+                        help="these strengths for every kind chosen (default: each kind's own)")
     parser.add_argument("--clean", type=int, default=2, help="clean runs for false alarms")
     parser.add_argument("--ab", action="store_true", help="also A/B the timing kinds")
     parser.add_argument("--ab-only", action="store_true", help="only A/B the timing kinds")
@@ -143,7 +145,7 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="prunebench-inject-") as tmp:
             plan = [(None, None)] * args.clean + [
-                (kind, s) for kind in args.kinds for s in KINDS[kind][1]]
+                (kind, s) for kind in args.kinds for s in (args.strengths or KINDS[kind][1])]
             for number, (kind, strength) in enumerate(plan):
                 label = "clean" if kind is None else f"{kind}:{strength:g}"
                 row: dict = {"kind": kind or "clean", "strength": strength}
