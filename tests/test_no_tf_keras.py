@@ -7,23 +7,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from importlib import metadata
 
 import pytest
 
 from prunebench import kerasenv
 
 
-def _installed(dist: str) -> bool:
-    try:
-        metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return False
-    return True
-
-
 pytestmark = pytest.mark.skipif(
-    _installed("tf-keras") or kerasenv.parse_minor(kerasenv.tf_version() or "0.0") < (2, 16),
+    # tf_keras from any distribution (tf-keras, tf-keras-nightly) counts as installed.
+    bool(kerasenv.providers("tf_keras"))
+    or kerasenv.parse_minor(kerasenv.tf_version() or "0.0") < (2, 16),
     reason="needs TF >= 2.16 without tf-keras: tox -e py311-notfkeras",
 )
 
