@@ -12,7 +12,6 @@ import pytest
 
 from prunebench import kerasenv
 
-
 pytestmark = pytest.mark.skipif(
     # tf_keras from any distribution (tf-keras, tf-keras-nightly) counts as installed.
     bool(kerasenv.providers("tf_keras"))
