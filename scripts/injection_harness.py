@@ -81,23 +81,32 @@ def check(record: Path, tolerance: str, baseline: Path | None) -> dict:
 
 
 def effect(record: Path, metric: str, baseline: Path | None) -> str:
-    """Return the injection's largest move of ``metric`` against the baseline, per seed."""
+    """Return how much worse the injection made ``metric`` at most, any experiment and seed.
+
+    Relative to the same seed of the baseline (sparsity: in points); 'better' when no
+    experiment got worse.
+    """
     from prunebench import baseline as baselines
+    from prunebench import compare
     from prunebench import record as records
 
     rec = records.load(record)
     path = baseline or ROOT / baselines.default_path(records.tf_minor(rec.environment))
     section = baselines.load(path)["profiles"][rec.profile]["experiments"]
-    worst = 0.0
+    better = {c.metric: c.better for c in compare.load_thresholds().paired}.get(metric, "lower")
+    sign = 1.0 if better == "lower" else -1.0
+    moves = []
     for name in rec.experiment_names():
         stored = section[name]["metrics"].get(metric)
         if stored is None:
             continue
         for seed, value in rec.seed_values(name, metric).items():
             base = float(stored["values"][str(seed)])
-            move = value - base if "sparsity" in metric else (value - base) / abs(base)
-            worst = max(worst, move, key=abs)
-    return f"{worst:+.4f}" if "sparsity" in metric else f"{100 * worst:+.2f}%"
+            moves.append(sign * (value - base) / (1.0 if "sparsity" in metric else abs(base)))
+    worst = max(moves, default=0.0)
+    if "sparsity" in metric:
+        return f"{-sign * worst:+.4f}"
+    return f"worse {100 * worst:+.2f}%" if worst > 0 else f"better {100 * min(moves):+.2f}%"
 
 
 def ab(args: argparse.Namespace, kind: str | None, strength: float | None) -> dict:
