@@ -91,7 +91,8 @@ def effect(record: Path, metric: str, baseline: Path | None) -> str:
     from prunebench import record as records
 
     rec = records.load(record)
-    path = baseline or ROOT / baselines.default_path(records.tf_minor(rec.environment))
+    # The baseline `prunebench check` judges against: the version's own or the newest older.
+    path = baseline or ROOT / baselines.find(records.tf_minor(rec.environment))[0]
     section = baselines.load(path)["profiles"][rec.profile]["experiments"]
     better = {c.metric: c.better for c in compare.load_thresholds().paired}.get(metric, "lower")
     sign = 1.0 if better == "lower" else -1.0
