@@ -244,7 +244,7 @@ def test_report_writes_page_plots_and_summary(beyond_run, tmp_path):
 
 def test_report_shows_versions_side_by_side_and_never_pools_them(beyond_run, tmp_path):
     nightly = record.RunRecord(**{**beyond_run.__dict__, "environment": {
-        **beyond_run.environment, "tf": "2.23.0.dev20261026"}})
+        **beyond_run.environment, "tf": "2.99.0.dev20990101"}})  # newer than any TF in use
     nightly.results = [{**r, "metrics": {**r["metrics"], "mse": 2 * r["metrics"]["mse"]}}
                        for r in beyond_run.results]
     paths = [tmp_path / "stable.json", tmp_path / "nightly.json"]
@@ -254,11 +254,11 @@ def test_report_shows_versions_side_by_side_and_never_pools_them(beyond_run, tmp
     page = (tmp_path / "report" / "index.html").read_text()
     stable = beyond_run.environment["tf"]
     assert "Versions side by side" in page
-    assert page.index(f"<h2>TF {stable}</h2>") < page.index("<h2>TF 2.23.0.dev20261026</h2>")
+    assert page.index(f"<h2>TF {stable}</h2>") < page.index("<h2>TF 2.99.0.dev20990101</h2>")
     assert " worse</td>" in page  # nightly's doubled MSE, against the version before it
-    assert (tmp_path / "report" / "tf2.23.0.dev20261026-pareto.png").exists()
+    assert (tmp_path / "report" / "tf2.99.0.dev20990101-pareto.png").exists()
     summary = json.loads((tmp_path / "report" / "summary.json").read_text())
-    assert set(summary) == {stable, "2.23.0.dev20261026"}
+    assert set(summary) == {stable, "2.99.0.dev20990101"}
     assert summary[stable]["whole_2by4"]["seeds"] == len(beyond_run.seeds)  # not pooled
 
 
