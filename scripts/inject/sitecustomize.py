@@ -14,8 +14,8 @@ KIND (STRENGTH):
   h5_pad         tf-keras writes STRENGTH bytes of incompressible metadata into every HDF5
   tflite_pad     the TFLite converter's flatbuffer grows by STRENGTH incompressible bytes
   keras_work     tf-keras Dense, at inference on batches over 1,000 rows, computes its
-                 product again for a STRENGTH share of the rows and waits for it (same
-                 values, work growing with STRENGTH)
+                 product again for a STRENGTH share of the rows and folds it into the
+                 bias times 0 (the same values; work growing with STRENGTH)
   tflite_work    the LiteRT interpreter runs its graph once more on a STRENGTH share of
                  invokes (every round(1 / STRENGTH)-th), the same outputs
 """
@@ -142,15 +142,15 @@ def keras_work(module):
     original = module.Dense.call
 
     def call(self, inputs):  # the signature Keras inspects: no training argument
-        out = original(self, inputs)
         rows = inputs.shape[0]
-        if rows is None or rows <= INFERENCE_ROWS:
-            return out
+        if rows is None or rows <= INFERENCE_ROWS or not self.use_bias:
+            return original(self, inputs)
         k = max(1, round(STRENGTH * rows))
-        again = original(self, tf.reverse(inputs[:k], [0]))  # no optimizer can merge it
-        # Computed, then only waited for: the same values, k rows more work and nothing else.
-        with tf.control_dependencies([again]):
-            return tf.identity(out)
+        again = tf.matmul(tf.reverse(inputs[:k], [0]), self.kernel)  # nothing can merge it
+        # bias + 0 * finite == bias exactly: the same values, k rows more work, nothing else
+        # (an unused product is pruned from the graph; a pass over the output costs ~30%).
+        bias = self.bias + 0.0 * tf.reduce_sum(again)
+        return self.activation(tf.nn.bias_add(tf.matmul(inputs, self.kernel), bias))
 
     module.Dense.call = call
 
