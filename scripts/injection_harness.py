@@ -106,7 +106,7 @@ def effect(record: Path, metric: str, baseline: Path | None) -> str:
             moves.append(sign * (value - base) / (1.0 if "sparsity" in metric else abs(base)))
     worst = max(moves, default=0.0)
     if "sparsity" in metric:
-        return f"{-sign * worst:+.4f}"
+        return f"{sign * worst:+.4f}"  # value - baseline: negative is less sparse
     return f"worse {100 * worst:+.2f}%" if worst > 0 else f"better {100 * min(moves):+.2f}%"
 
 
