@@ -173,7 +173,7 @@ def _versions_table(groups: Sequence[tuple[str, list[Experiment]]]) -> str:
                 value = exp.median(metric) if exp is not None else float("nan")
                 verdict = None
                 if metric in checks and previous is not None and not np.isnan(value):
-                    verdict = checks[metric].verdict(previous, value, "cross").value.lower()
+                    verdict = checks[metric].verdict(previous, value, "cross", name).value.lower()
                 mark = {"regression": " worse", "improvement": " better"}.get(verdict or "", "")
                 colour = VERDICT_COLOURS.get(verdict or "", "#fff") if mark else "#fff"
                 cells.append(f'<td style="background:{colour}">{_fmt(value, metric)}{mark}</td>')

@@ -118,7 +118,8 @@ def matrix_table(records: Sequence[RunRecord], thresholds: compare.Thresholds) -
                 text = f"{stats['median']:.4g}"
                 verdict = None
                 if previous is not None and metric in checks:
-                    verdict = checks[metric].verdict(previous["median"], stats["median"], "cross")
+                    verdict = checks[metric].verdict(previous["median"], stats["median"], "cross",
+                                                      name)
                 elif previous is not None and metric in margins:
                     change = stats["median"] / previous["median"]
                     verdict = (compare.Verdict.REGRESSION if change > margins[metric] else
