@@ -19,6 +19,8 @@ TIMED_PATHS = ("keras", "tflite")
 BASELINE_DIR = Path("baselines")
 #: Fewer seeds than this cannot estimate the seed-to-seed spread the gate relies on.
 MIN_SEEDS = 5
+#: Why ``find`` chose a baseline, when it is the judged version's own (same band possible).
+OWN_VERSION = "its own version's"
 UPDATE_COMMAND = ("prunebench baseline --update --profile {profile} --seeds 0 1 2 3 4 "
                   "--experiments gated")
 
@@ -56,7 +58,7 @@ def find(minor: str, against: str | None = None) -> tuple[Path, str]:
         return path, "chosen with --against"
     own = default_path(minor)
     if own.exists():
-        return own, "its own version's"
+        return own, OWN_VERSION
     wanted = kerasenv.parse_minor(minor)
     older = sorted((found, path) for path in BASELINE_DIR.glob("tf*.json")
                    if (found := _minor_of(path)) is not None and found < wanted)

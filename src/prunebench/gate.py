@@ -47,6 +47,15 @@ def _read(env: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
     return value
 
 
+#: What must be equal for timing to be judged at all: ratios move between CPU types.
+CPU_KEYS = ("cpu", "cpu_id")
+
+
+def same_cpu(run: Mapping[str, Any], base: Mapping[str, Any]) -> bool:
+    """Return whether two environments ran on one CPU type (model name, cpu_id)."""
+    return all(run.get(key) == base.get(key) for key in CPU_KEYS)
+
+
 def environment_differences(run: Mapping[str, Any], base: Mapping[str, Any]) -> list[str]:
     """Return 'name run-value (baseline base-value)' for every figure-deciding difference."""
     return [f"{label} {_read(run, keys)} (baseline {_read(base, keys)})"
@@ -94,7 +103,8 @@ def gate(record: RunRecord, document: Mapping[str, Any], path: Path, thresholds:
     lacks raise UsageError, unless ``known_only`` (then they are left out, and said so).
     """
     section = _matched_section(record, document, path, other_tf)
-    differences = environment_differences(record.environment, section.get("environment", {}))
+    base_env = section.get("environment", {})
+    differences = environment_differences(record.environment, base_env)
     notes: list[str] = []
     old_format = bool(section.get("old_format"))
     if old_format:
@@ -114,18 +124,17 @@ def gate(record: RunRecord, document: Mapping[str, Any], path: Path, thresholds:
     if not names:
         raise UsageError(f"{path} holds none of the experiments run ({', '.join(unknown)}): "
                          "nothing to judge")
-    base_env = section.get("environment", {})
-    same_cpu = all(record.environment.get(key) == base_env.get(key) for key in ("cpu", "cpu_id"))
-    if not same_cpu and not old_format:
+    cpu_matches = same_cpu(record.environment, base_env)
+    timing_judged = cpu_matches and not old_format
+    if not cpu_matches and not old_format:
         notes.append("timing not judged: the baseline was made on another CPU type (model, "
                      "family or SIMD features; see cpu_id): time both environments "
                      "interleaved with prunebench ab")
 
     timed = []
-    for name in names if same_cpu and not old_format else []:
+    for name in names if timing_judged else []:
         for timer in thresholds.timing:
-            current = [v for ratios in record.ratio_samples(name, timer.path).values()
-                       for v in ratios]
+            current = record.pooled_ratios(name, timer.path)
             stored = [v for ratios in held[name].get("timing", {}).get(timer.path, {}).values()
                       for v in ratios]
             if len(current) >= 2 and len(stored) >= 2:

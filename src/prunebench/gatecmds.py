@@ -72,7 +72,7 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
         rec = run_record(args, err)
         if args.out is not None:
             record.save(rec, args.out)
-    other_version = why != "its own version's"
+    other_version = why != baseline.OWN_VERSION
     # Another version's baseline may hold fewer experiments: judge those it holds, say so.
     judged = gate.gate(rec, document, path, thresholds, regime=args.tolerance,
                        other_tf=other_version, known_only=other_version)

@@ -45,7 +45,7 @@ def verdicts(records: Sequence[RunRecord], baseline_path: Path | None,
         path, why = (baseline_path, "given") if baseline_path else baseline.find(minors[0])
         document = baseline.load(path)
         judged = gate.gate(merge(records), document, path, compare.load_thresholds(),
-                           known_only=True, other_tf=why != "its own version's")
+                           known_only=True, other_tf=why != baseline.OWN_VERSION)
     except UsageError as exc:
         return [], f"not judged: {exc}"
     notes = "; ".join(judged.notes)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from prunebench.compare import Line, Thresholds, Verdict, judge_paired, judge_timing
 from prunebench.errors import UsageError
+from prunebench.gate import same_cpu
 from prunebench.record import RunRecord
 
 
@@ -53,10 +54,6 @@ class Finding:
                 f"{self.line.limit}")
 
 
-def _same_cpu(a: RunRecord, b: RunRecord) -> bool:
-    return all(a.environment.get(k) == b.environment.get(k) for k in ("cpu", "cpu_id"))
-
-
 def findings(records: Sequence[RunRecord], thresholds: Thresholds) -> tuple[list[Finding], list[str]]:
     """Return every regression between versions, and notes on what could not be compared."""
     recs = ordered(records)
@@ -79,9 +76,9 @@ def findings(records: Sequence[RunRecord], thresholds: Thresholds) -> tuple[list
                 if paired:
                     line = judge_paired(check, name, base, paired, "cross")
                     judged.append((older, newer, kind, line))
-            for timer in thresholds.timing if _same_cpu(older, newer) else ():
-                base_s = [v for r in older.ratio_samples(name, timer.path).values() for v in r]
-                cur_s = [v for r in newer.ratio_samples(name, timer.path).values() for v in r]
+            for timer in thresholds.timing if same_cpu(newer.environment, older.environment) else ():
+                base_s = older.pooled_ratios(name, timer.path)
+                cur_s = newer.pooled_ratios(name, timer.path)
                 if len(base_s) >= 2 and len(cur_s) >= 2:
                     timed.append((older, newer, kind, timer, name, base_s, cur_s))
     alpha = thresholds.family_alpha / max(1, len(timed))

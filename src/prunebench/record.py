@@ -145,6 +145,10 @@ class RunRecord:
                                                      blocks["reference"]["samples_s"])
         return found
 
+    def pooled_ratios(self, experiment: str, path: str) -> list[float]:
+        """Return every block's time ratio of ``path``, all seeds pooled (timing is seed-free)."""
+        return [v for ratios in self.ratio_samples(experiment, path).values() for v in ratios]
+
     def experiment_names(self) -> list[str]:
         return list(dict.fromkeys(r["experiment"] for r in self.results))
 
