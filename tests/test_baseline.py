@@ -123,6 +123,18 @@ def test_old_format_baseline_is_read_paired_by_its_seed_order_and_says_what_it_l
                for note in judged.notes)
 
 
+def test_timing_samples_of_another_kind_are_not_judged_and_say_the_remake_command(tmp_path):
+    path = tmp_path / "tf2.21.json"
+    baseline.update(path, make_record())
+    document = baseline.load(path)
+    assert document["profiles"]["quick"][baseline.TIMING_SAMPLE_KEY] == record.TIMING_SAMPLE
+    del document["profiles"]["quick"][baseline.TIMING_SAMPLE_KEY]  # a baseline of block means
+    judged = gate.gate(make_record(), document, path, compare.load_thresholds())
+    assert any("timing samples of another kind" in note and "prunebench baseline --update"
+               in note for note in judged.notes)
+    assert compare.exit_code(judged.lines) == 0
+
+
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [("not json", "corrupt baseline"), ('{"schema": "x"}', "is not a prunebench baseline"),

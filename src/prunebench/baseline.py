@@ -8,7 +8,8 @@ from typing import Any
 
 from prunebench import kerasenv
 from prunebench.errors import UsageError
-from prunebench.record import RunRecord, read_document, tf_minor, write_json_atomic
+from prunebench.record import (TIMING_SAMPLE, RunRecord, read_document, tf_minor,
+                               write_json_atomic)
 
 SCHEMA = "prunebench.baseline/2"
 #: Baselines before timing samples: read (values paired by the stored seed order), and their
@@ -16,6 +17,8 @@ SCHEMA = "prunebench.baseline/2"
 OLD_SCHEMAS = ("prunebench.baseline/1",)
 #: The time paths whose per-block ratio samples a baseline keeps for the timing test.
 TIMED_PATHS = ("keras", "tflite")
+#: What one timing sample is (record.TIMING_SAMPLE); samples of another kind are not judged.
+TIMING_SAMPLE_KEY = "timing_sample"
 BASELINE_DIR = Path("baselines")
 #: Fewer seeds than this cannot estimate the seed-to-seed spread the gate relies on.
 MIN_SEEDS = 5
@@ -82,6 +85,7 @@ def section(record: RunRecord) -> dict[str, Any]:
         "seeds": record.seeds,
         "created": record.created,
         "environment": record.environment,
+        TIMING_SAMPLE_KEY: TIMING_SAMPLE,
         "experiments": {
             name: {
                 "digest": record.experiments.get(name, {}).get("digest"),

@@ -198,7 +198,7 @@ PROFILES: dict[str, Profile] = {
         name="quick",
         base_train=TrainConfig(epochs=40, patience=10),
         prune_train=TrainConfig(epochs=10, patience=5),
-        timing=TimingConfig(repeats=15, number=10),
+        timing=TimingConfig(repeats=15, number=20),
     ),
     # Plumbing only, for tests: a few epochs on 1,000 rows; its figures mean nothing.
     # tfmot first updates masks at step ``frequency`` (100): small batches get there.

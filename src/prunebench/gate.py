@@ -25,7 +25,7 @@ from prunebench.compare import (
 )
 from prunebench.errors import UsageError
 from prunebench.experiments import UNPRUNED
-from prunebench.record import RunRecord, tf_minor
+from prunebench.record import TIMING_SAMPLE, RunRecord, tf_minor
 
 #: What must be equal for the ``same`` band: (label, how to read it from an environment).
 ENVIRONMENT_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -125,8 +125,12 @@ def gate(record: RunRecord, document: Mapping[str, Any], path: Path, thresholds:
         raise UsageError(f"{path} holds none of the experiments run ({', '.join(unknown)}): "
                          "nothing to judge")
     cpu_matches = same_cpu(record.environment, base_env)
-    timing_judged = cpu_matches and not old_format
-    if not cpu_matches and not old_format:
+    same_kind = section.get(baselines.TIMING_SAMPLE_KEY) == TIMING_SAMPLE
+    timing_judged = cpu_matches and not old_format and same_kind
+    if not old_format and not same_kind:
+        notes.append(f"timing not judged: {path} holds timing samples of another kind (block "
+                     f"means); remake it: {baselines.UPDATE_COMMAND.format(profile=record.profile)}")
+    elif not cpu_matches and not old_format:
         notes.append("timing not judged: the baseline was made on another CPU type (model, "
                      "family or SIMD features; see cpu_id): time both environments "
                      "interleaved with prunebench ab")

@@ -111,11 +111,11 @@ class InferenceTimes:
 
     @property
     def keras_ratio(self) -> float:
-        return self.keras.min / self.reference.min
+        return min(self.keras.fastest) / min(self.reference.fastest)
 
     @property
     def tflite_ratio(self) -> float:
-        return self.tflite.min / self.reference.min
+        return min(self.tflite.fastest) / min(self.reference.fastest)
 
 
 def time_inference(model: Any, flatbuffer: bytes, int8_flatbuffer: bytes, x: np.ndarray,
@@ -160,5 +160,5 @@ def time_ratios(model: Any, flatbuffer: bytes, x: np.ndarray, config: TimingConf
             {"keras": lambda: keras_fn(x_tensor).numpy(), "tflite": lambda: tflite_fn(x),
              "reference": lambda: reference_fn(x)},
             warmup=config.warmup, repeats=config.repeats, number=config.number)
-    return {path: timing.block_ratios(timed[path].samples, timed["reference"].samples)
+    return {path: timing.block_ratios(timed[path].fastest, timed["reference"].fastest)
             for path in ("keras", "tflite")}

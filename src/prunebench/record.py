@@ -20,6 +20,10 @@ from prunebench.errors import UsageError
 from prunebench.metrics import UNITS, spread
 from prunebench.timing import block_ratios
 
+#: What one timing sample of the gate is: the ratio of the fastest call of a path's block to
+#: the fastest call of the reference's block in the same interleaved round.
+TIMING_SAMPLE = "fastest call per block / reference's, same round"
+
 SCHEMA = "prunebench.record/1"
 #: Distributions whose versions decide the figures.
 PACKAGES = ("tensorflow", "tf-keras", "tensorflow-model-optimization", "numpy",
@@ -133,16 +137,18 @@ class RunRecord:
                 if r["experiment"] == experiment and metric in r["metrics"]}
 
     def ratio_samples(self, experiment: str, path: str) -> dict[int, list[float]]:
-        """Return {seed: per-block time ratios of ``path`` to the numpy reference}.
+        """Return {seed: per-block ratios of ``path``'s fastest call to the reference's}.
 
-        Seeds whose result holds no block timings (hand-made records) are left out.
+        Seeds whose result holds no per-call block timings (hand-made records, records
+        made before the fastest call was kept) are left out.
         """
         found = {}
         for r in self.results:
             blocks = r.get("timings", {})
-            if r["experiment"] == experiment and path in blocks and "reference" in blocks:
-                found[int(r["seed"])] = block_ratios(blocks[path]["samples_s"],
-                                                     blocks["reference"]["samples_s"])
+            if (r["experiment"] == experiment and blocks.get(path, {}).get("fastest_s")
+                    and blocks.get("reference", {}).get("fastest_s")):
+                found[int(r["seed"])] = block_ratios(blocks[path]["fastest_s"],
+                                                     blocks["reference"]["fastest_s"])
         return found
 
     def pooled_ratios(self, experiment: str, path: str) -> list[float]:

@@ -2,7 +2,10 @@
 
 On a shared 2-core machine absolute times move by up to 1.6x between processes, so the
 figures that gate anything are *ratios* of workloads timed in the same process, in
-interleaved blocks, summarised by their minimum (the least disturbed block).
+interleaved blocks. Each call of a block is timed: a block gives its mean (what a call
+typically costs, reported) and its fastest call (what the gate compares). A sub-millisecond
+Keras call swings 20-40% within a block with the work timed just before it (thread wake-ups,
+caches); its fastest call in a block of 10 moves 2-12% (README "Gate statistics").
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ class TimingStats:
 
     samples: tuple[float, ...]
     number: int
+    #: The fastest single call of each block, block by block.
+    fastest: tuple[float, ...] = ()
 
     @property
     def median(self) -> float:
@@ -44,6 +49,7 @@ class TimingStats:
             "min_s": self.min,
             "iqr_s": self.iqr,
             "samples_s": list(self.samples),
+            "fastest_s": list(self.fastest),
             "calls_per_sample": self.number,
         }
 
@@ -54,11 +60,15 @@ def stopwatch() -> Callable[[], float]:
     return lambda: time.perf_counter() - start
 
 
-def _block(fn: Callable[[], object], number: int) -> float:
-    start = time.perf_counter()
+def _block(fn: Callable[[], object], number: int) -> tuple[float, float]:
+    """Return (mean, fastest) seconds per call over ``number`` calls, each timed."""
+    clock = time.perf_counter
+    calls = []
     for _ in range(number):
+        start = clock()
         fn()
-    return (time.perf_counter() - start) / number
+        calls.append(clock() - start)
+    return sum(calls) / number, min(calls)
 
 
 def measure(
@@ -88,12 +98,13 @@ def interleaved(
         for _ in range(warmup):
             fn()
     names = list(fns)
-    samples: dict[str, list[float]] = {name: [] for name in names}
+    blocks: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
     for round_ in range(repeats):
         order = names if round_ % 2 == 0 else names[::-1]
         for name in order:
-            samples[name].append(_block(fns[name], number))
-    return {name: TimingStats(tuple(s), number) for name, s in samples.items()}
+            blocks[name].append(_block(fns[name], number))
+    return {name: TimingStats(tuple(b[0] for b in got), number, tuple(b[1] for b in got))
+            for name, got in blocks.items()}
 
 
 def block_ratios(numerator: Sequence[float], reference: Sequence[float]) -> list[float]:
