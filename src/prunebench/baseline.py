@@ -8,8 +8,7 @@ from typing import Any
 
 from prunebench import kerasenv
 from prunebench.errors import UsageError
-from prunebench.record import (TIMING_SAMPLE, RunRecord, read_document, tf_minor,
-                               write_json_atomic)
+from prunebench.record import TIMING_SAMPLE, RunRecord, read_document, tf_minor, write_json_atomic
 
 SCHEMA = "prunebench.baseline/2"
 #: Baselines before timing samples: read (values paired by the stored seed order), and their
