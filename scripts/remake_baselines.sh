@@ -3,7 +3,9 @@
 # environment, each holding every experiment the gate judges there (the `gated` group;
 # PQAT left out on TF 2.15, where tfmot's quantize_apply fails). `tox run --notest`
 # rebuilds and reinstalls prunebench from the checkout first, so no environment gates with
-# an older build. Usage: scripts/remake_baselines.sh [VERSION ...]   (default: all; e.g. 215)
+# an older build. Each version's run is kept in results/versions/tfX.Y.json, and when every
+# version was remade, `prunebench matrix` judges them in order (its exit status is the
+# script's). Usage: scripts/remake_baselines.sh [VERSION ...]   (default: all; e.g. 215)
 # Pre-releases (tf-nightly, rc) get no baseline of their own: `prunebench check` judges them
 # against the newest older one.
 set -euo pipefail
@@ -15,9 +17,14 @@ if [ -n "$(git status --porcelain -- src)" ]; then
     echo "remake_baselines: src/ has uncommitted changes; baselines are made from a commit" >&2
     exit 2
 fi
+mkdir -p results/versions
 for v in "${versions[@]}"; do
     start=$(date +%s)
     "$TOX" run -e "py311-tf$v" --notest
-    "$TOX" exec -e "py311-tf$v" -- prunebench baseline --update --profile quick --seeds 0 1 2 3 4
+    "$TOX" exec -e "py311-tf$v" -- prunebench baseline --update --profile quick --seeds 0 1 2 3 4 \
+        --out "results/versions/tf${v:0:1}.${v:1}.json"
     echo "TF ${v:0:1}.${v:1}: baseline remade in $(( $(date +%s) - start )) s"
 done
+if [ $# -eq 0 ]; then
+    "$TOX" exec -e py311-tf221 -- prunebench matrix results/versions/tf2.*.json
+fi

@@ -177,3 +177,14 @@ def test_check_of_a_regressed_record_exits_1_naming_the_metric(tmp_path):
     assert done.returncode == 1, done.stdout + done.stderr
     assert "REGRESSION unpruned.mse:" in done.stdout
     assert "gate: FAIL" in done.stdout
+
+
+def test_update_from_results_keeps_the_record_with_out(tmp_path):
+    path, results, kept = tmp_path / "tf2.21.json", tmp_path / "r.json", tmp_path / "kept.json"
+    record.save(make_record(), results)
+    done = prunebench("baseline", "--update", "--results", str(results), "--baseline", str(path),
+                      "--out", str(kept))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert record.load(kept).seed_values("unpruned", "mse") == record.load(results).seed_values(
+        "unpruned", "mse")
+    assert baseline.load(path)["tf_minor"] == "2.21"

@@ -103,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="baseline (default: baselines/tfX.Y.json of the installed TF)")
     base.add_argument("--results", type=Path, metavar="FILE",
                       help="take the figures from this results record instead of running")
+    base.add_argument("--out", type=Path, metavar="FILE",
+                      help="also write the run's record (for prunebench matrix / report)")
     ab = sub.add_parser("ab", help="time the same models in two environments interleaved; "
                                    "exit 1 when B is slower")
     add_run_options(ab)

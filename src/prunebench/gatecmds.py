@@ -108,6 +108,8 @@ def cmd_baseline(args: argparse.Namespace, out: Console, err: Console) -> int:
     args.seeds = args.seeds or list(range(baseline.MIN_SEEDS))
     baseline.require_seeds(len(args.seeds))  # before training, not after
     record.check_writable(path)
+    if args.out is not None:
+        record.check_writable(args.out)
     if path.exists():
         baseline.load(path)  # a corrupt file is refused, not overwritten
     rec = record.load(args.results) if args.results else None
@@ -124,6 +126,8 @@ def cmd_baseline(args: argparse.Namespace, out: Console, err: Console) -> int:
                 err.print(f"PQAT experiments left out: tfmot's PQAT needs TF >= 2.16, not {tf}",
                           highlight=False)
         rec = run_record(args, err)
+    if args.out is not None:
+        record.save(rec, args.out)
     baseline.update(path, rec)
     out.print(report.results_table(rec))
     out.print(f"baseline {path} updated: profile {rec.profile}, seeds {rec.seeds}", highlight=False)
