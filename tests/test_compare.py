@@ -166,3 +166,14 @@ def test_bad_thresholds_file_refused(tmp_path):
     path.write_text("[paired.mse]\nbetter = 'lower'\nfactor = 2\n")
     with pytest.raises(UsageError, match="bad thresholds file"):
         compare.load_thresholds(path)
+
+
+def test_timing_improvement_needs_its_own_wider_margin():
+    base = [1.0, 1.01, 0.99, 1.02, 0.98] * 6
+    faster = [v * 0.75 for v in base]  # a busy neighbour's x0.75, not a faster TensorFlow
+    check = compare.TimingCheck("keras_time_ratio", "keras", margin=1.2, faster_margin=1.45)
+    assert compare.judge_timing(check, "e", base, faster, 0.001).verdict is compare.Verdict.OK
+    same = compare.TimingCheck("keras_time_ratio", "keras", margin=1.2)
+    assert compare.judge_timing(same, "e", base, faster, 0.001).verdict is compare.Verdict.IMPROVEMENT
+    slower = [v * 1.3 for v in base]
+    assert compare.judge_timing(check, "e", base, slower, 0.001).verdict is compare.Verdict.REGRESSION

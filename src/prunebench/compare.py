@@ -96,15 +96,20 @@ class PairedCheck:
 
 @dataclass(frozen=True)
 class TimingCheck:
-    """A time ratio, judged by a one-sided test over block samples, beyond ``margin``."""
+    """A time ratio, judged by one-sided tests over block samples, beyond its margins.
+
+    ``margin``: slower than this factor is a regression; ``faster_margin`` (default: the
+    same): faster than 1 / this factor is an improvement.
+    """
 
     metric: str
     path: str
     margin: float
+    faster_margin: float | None = None
 
     def __post_init__(self) -> None:
-        if self.margin < 1.0:
-            raise UsageError(f"threshold {self.metric}: margin must be >= 1")
+        if self.margin < 1.0 or (self.faster_margin is not None and self.faster_margin < 1.0):
+            raise UsageError(f"threshold {self.metric}: margins must be >= 1")
 
 
 @dataclass(frozen=True)
@@ -193,7 +198,8 @@ def judge_paired(check: PairedCheck, experiment: str, base: Mapping[int, float],
 def judge_timing(check: TimingCheck, experiment: str, base: Sequence[float],
                  current: Sequence[float], alpha: float) -> Line:
     """Return the line of a timing check: the test's verdict on pooled block samples."""
-    test = timing.compare_samples(current, base, check.margin)
+    faster = check.faster_margin or check.margin
+    test = timing.compare_samples(current, base, check.margin, faster)
     if test.p_slower < alpha:
         verdict = Verdict.REGRESSION
     elif test.p_faster < alpha:
@@ -201,7 +207,8 @@ def judge_timing(check: TimingCheck, experiment: str, base: Sequence[float],
     else:
         verdict = Verdict.OK
     return Line(verdict, experiment, check.metric, test.current_median, test.baseline_median,
-                f"x{test.ratio:.3f} (margin x{check.margin:g}; Mann-Whitney p slower "
+                f"x{test.ratio:.3f} (margin x{check.margin:g}"
+                f"{f', faster x{faster:g}' if faster != check.margin else ''}; Mann-Whitney p slower "
                 f"{test.p_slower:.2g}, faster {test.p_faster:.2g}, alpha {alpha:.2g}; "
                 f"n {len(current)} vs {len(base)})")
 

@@ -129,19 +129,20 @@ class SampleTest:
 
 
 def compare_samples(current: Sequence[float], baseline: Sequence[float],
-                    margin: float = 1.0) -> SampleTest:
-    """Return one-sided Mann-Whitney U tests of ``current`` against ``baseline`` beyond ``margin``.
+                    margin: float = 1.0, faster_margin: float | None = None) -> SampleTest:
+    """Return one-sided Mann-Whitney U tests of ``current`` against ``baseline`` beyond margins.
 
-    The samples are positive time ratios; the test runs on their logarithms shifted by
-    log(margin), so its null hypothesis is "no more than ``margin`` times slower" (or faster).
+    The samples are positive time ratios; the tests run on their logarithms shifted by
+    log(margin), so their null hypotheses are "no more than ``margin`` times slower" and
+    "no more than ``faster_margin`` (default ``margin``) times faster".
     """
     from scipy.stats import mannwhitneyu
 
     if len(current) < 2 or len(baseline) < 2:
         raise ValueError("a timing test needs at least two samples on each side")
     cur, base = np.log(np.asarray(current, float)), np.log(np.asarray(baseline, float))
-    shift = float(np.log(margin))
-    slower = mannwhitneyu(cur - shift, base, alternative="greater").pvalue
-    faster = mannwhitneyu(cur + shift, base, alternative="less").pvalue
+    slower = mannwhitneyu(cur - float(np.log(margin)), base, alternative="greater").pvalue
+    faster = mannwhitneyu(cur + float(np.log(faster_margin or margin)), base,
+                          alternative="less").pvalue
     cur_med, base_med = float(np.median(current)), float(np.median(baseline))
     return SampleTest(cur_med, base_med, cur_med / base_med, float(slower), float(faster))
