@@ -128,8 +128,9 @@ def gate(record: RunRecord, document: Mapping[str, Any], path: Path, thresholds:
     same_kind = section.get(baselines.TIMING_SAMPLE_KEY) == TIMING_SAMPLE
     timing_judged = cpu_matches and not old_format and same_kind
     if not old_format and not same_kind:
-        notes.append(f"timing not judged: {path} holds timing samples of another kind (block "
-                     f"means); remake it: {baselines.UPDATE_COMMAND.format(profile=record.profile)}")
+        notes.append(f"timing not judged: {path} holds timing samples of another kind "
+                     f"({section.get(baselines.TIMING_SAMPLE_KEY)}, not {TIMING_SAMPLE}); remake "
+                     f"it: {baselines.UPDATE_COMMAND.format(profile=record.profile)}")
     elif not cpu_matches and not old_format:
         notes.append("timing not judged: the baseline was made on another CPU type (model, "
                      "family or SIMD features; see cpu_id): time both environments "

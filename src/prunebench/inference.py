@@ -16,6 +16,7 @@ from threadpoolctl import threadpool_limits
 
 from prunebench import timing
 from prunebench.config import TimingConfig
+from prunebench.record import TIMING_SAMPLE
 
 #: The reference and TFLite run on one thread, as TensorFlow is pinned to one.
 THREADS = 1
@@ -111,11 +112,20 @@ class InferenceTimes:
 
     @property
     def keras_ratio(self) -> float:
-        return min(self.keras.fastest) / min(self.reference.fastest)
+        return _best_ratio(self.keras, self.reference, TIMING_SAMPLE["keras"])
 
     @property
     def tflite_ratio(self) -> float:
-        return min(self.tflite.fastest) / min(self.reference.fastest)
+        return _best_ratio(self.tflite, self.reference, TIMING_SAMPLE["tflite"])
+
+
+def _samples(stats: timing.TimingStats, kind: str) -> tuple[float, ...]:
+    return stats.fastest if kind == "fastest" else stats.samples
+
+
+def _best_ratio(path: timing.TimingStats, reference: timing.TimingStats, kind: str) -> float:
+    """Return the path's least disturbed sample over the reference's, of the gate's kind."""
+    return min(_samples(path, kind)) / min(_samples(reference, kind))
 
 
 def time_inference(model: Any, flatbuffer: bytes, int8_flatbuffer: bytes, x: np.ndarray,
@@ -160,5 +170,6 @@ def time_ratios(model: Any, flatbuffer: bytes, x: np.ndarray, config: TimingConf
             {"keras": lambda: keras_fn(x_tensor).numpy(), "tflite": lambda: tflite_fn(x),
              "reference": lambda: reference_fn(x)},
             warmup=config.warmup, repeats=config.repeats, number=config.number)
-    return {path: timing.block_ratios(timed[path].fastest, timed["reference"].fastest)
+    return {path: timing.block_ratios(_samples(timed[path], TIMING_SAMPLE[path]),
+                                      _samples(timed["reference"], TIMING_SAMPLE[path]))
             for path in ("keras", "tflite")}

@@ -20,9 +20,14 @@ from prunebench.errors import UsageError
 from prunebench.metrics import UNITS, spread
 from prunebench.timing import block_ratios
 
-#: What one timing sample of the gate is: the ratio of the fastest call of a path's block to
-#: the fastest call of the reference's block in the same interleaved round.
-TIMING_SAMPLE = "fastest call per block / reference's, same round"
+#: What one timing sample of each gated path is: a ratio to the numpy reference's block in
+#: the same interleaved round, of the block's fastest call for Keras (a ~0.5 ms Keras call
+#: swings 20-40% within a block with what ran before it; its fastest call 1-19%) and of the
+#: block's mean for TFLite (steady to 4-8% as it is; a mean also sees a slowdown that hits
+#: only some calls, which a fastest call cannot). The reference is summarised the same way.
+TIMING_SAMPLE = {"keras": "fastest", "tflite": "mean"}
+#: Where each kind of sample is kept in a result's block timings.
+SAMPLE_FIELDS = {"fastest": "fastest_s", "mean": "samples_s"}
 
 SCHEMA = "prunebench.record/1"
 #: Distributions whose versions decide the figures.
@@ -137,18 +142,18 @@ class RunRecord:
                 if r["experiment"] == experiment and metric in r["metrics"]}
 
     def ratio_samples(self, experiment: str, path: str) -> dict[int, list[float]]:
-        """Return {seed: per-block ratios of ``path``'s fastest call to the reference's}.
+        """Return {seed: per-round ratios of ``path`` to the reference}, of TIMING_SAMPLE's kind.
 
-        Seeds whose result holds no per-call block timings (hand-made records, records
-        made before the fastest call was kept) are left out.
+        Seeds whose result lacks those block timings (hand-made records, records made
+        before the fastest call was kept) are left out.
         """
+        key = SAMPLE_FIELDS[TIMING_SAMPLE[path]]
         found = {}
         for r in self.results:
             blocks = r.get("timings", {})
-            if (r["experiment"] == experiment and blocks.get(path, {}).get("fastest_s")
-                    and blocks.get("reference", {}).get("fastest_s")):
-                found[int(r["seed"])] = block_ratios(blocks[path]["fastest_s"],
-                                                     blocks["reference"]["fastest_s"])
+            if (r["experiment"] == experiment and blocks.get(path, {}).get(key)
+                    and blocks.get("reference", {}).get(key)):
+                found[int(r["seed"])] = block_ratios(blocks[path][key], blocks["reference"][key])
         return found
 
     def pooled_ratios(self, experiment: str, path: str) -> list[float]:

@@ -2,10 +2,10 @@
 
 On a shared 2-core machine absolute times move by up to 1.6x between processes, so the
 figures that gate anything are *ratios* of workloads timed in the same process, in
-interleaved blocks. Each call of a block is timed: a block gives its mean (what a call
-typically costs, reported) and its fastest call (what the gate compares). A sub-millisecond
-Keras call swings 20-40% within a block with the work timed just before it (thread wake-ups,
-caches); its fastest call in a block of 10 moves 2-12% (README "Gate statistics").
+interleaved blocks. Each call of a block is timed: a block gives its mean and its fastest
+call; which one the gate compares, per path, is ``record.TIMING_SAMPLE`` (a sub-millisecond
+Keras call swings 20-40% within a block with the work timed just before it; its fastest
+call 1-19%; README "What is judged, and how").
 """
 
 from __future__ import annotations
