@@ -188,3 +188,24 @@ def test_update_from_results_keeps_the_record_with_out(tmp_path):
     assert record.load(kept).seed_values("unpruned", "mse") == record.load(results).seed_values(
         "unpruned", "mse")
     assert baseline.load(path)["tf_minor"] == "2.21"
+
+
+def test_a_baseline_timed_on_a_busy_machine_has_its_timing_left_unjudged(tmp_path):
+    path = tmp_path / "tf2.21.json"
+    rec = make_record()
+    for r in rec.results:
+        r["timings"] = {"load_1min": 2.1}
+    rec.environment["cores"] = 2
+    assert rec.busy() and rec.max_load() == 2.1
+    baseline.update(path, rec)
+    document = baseline.load(path)
+    assert document["profiles"]["quick"][baseline.LOAD_KEY] == 2.1
+    judged = gate.gate(make_record(), document, path, compare.load_thresholds())
+    assert any("timed on a busy machine (1-minute load 2.10 on 2 cores)" in note
+               for note in judged.notes)
+    assert not [ln for ln in judged.lines if ln.metric.endswith("_time_ratio")]
+
+
+def test_busy_is_the_load_of_all_cores_but_half_a_one():
+    assert record.is_busy(1.6, 2) and not record.is_busy(1.3, 2)
+    assert not record.is_busy(None, 2) and not record.is_busy(3.0, None)

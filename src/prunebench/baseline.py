@@ -18,6 +18,8 @@ OLD_SCHEMAS = ("prunebench.baseline/1",)
 TIMED_PATHS = ("keras", "tflite")
 #: What one timing sample is (record.TIMING_SAMPLE); samples of another kind are not judged.
 TIMING_SAMPLE_KEY = "timing_sample"
+#: The highest 1-minute load average while the baseline's runs were timed.
+LOAD_KEY = "max_load_1min"
 BASELINE_DIR = Path("baselines")
 #: Fewer seeds than this cannot estimate the seed-to-seed spread the gate relies on.
 MIN_SEEDS = 5
@@ -85,6 +87,7 @@ def section(record: RunRecord) -> dict[str, Any]:
         "created": record.created,
         "environment": record.environment,
         TIMING_SAMPLE_KEY: TIMING_SAMPLE,
+        LOAD_KEY: record.max_load(),
         "experiments": {
             name: {
                 "digest": record.experiments.get(name, {}).get("digest"),

@@ -25,7 +25,7 @@ from prunebench.compare import (
 )
 from prunebench.errors import UsageError
 from prunebench.experiments import UNPRUNED
-from prunebench.record import TIMING_SAMPLE, RunRecord, tf_minor
+from prunebench.record import TIMING_SAMPLE, RunRecord, is_busy, tf_minor
 
 #: What must be equal for the ``same`` band: (label, how to read it from an environment).
 ENVIRONMENT_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -126,7 +126,17 @@ def gate(record: RunRecord, document: Mapping[str, Any], path: Path, thresholds:
                          "nothing to judge")
     cpu_matches = same_cpu(record.environment, base_env)
     same_kind = section.get(baselines.TIMING_SAMPLE_KEY) == TIMING_SAMPLE
-    timing_judged = cpu_matches and not old_format and same_kind
+    base_load = section.get(baselines.LOAD_KEY)
+    base_busy = is_busy(base_load, base_env.get("cores"))
+    timing_judged = cpu_matches and not old_format and same_kind and not base_busy
+    if base_busy and cpu_matches and same_kind:
+        notes.append(f"timing not judged: the baseline was timed on a busy machine (1-minute load "
+                     f"{base_load:.2f} on {base_env.get('cores')} cores), where the Keras ratio "
+                     "reads low; remake it on a quiet machine")
+    if record.busy():
+        notes.append(f"this run was timed on a busy machine (1-minute load up to "
+                     f"{record.max_load():.2f}): a neighbour makes the Keras ratio read low and "
+                     "can hide a slowdown")
     if not old_format and not same_kind:
         notes.append(f"timing not judged: {path} holds timing samples of another kind "
                      f"({section.get(baselines.TIMING_SAMPLE_KEY)}, not {TIMING_SAMPLE}); remake "

@@ -65,6 +65,9 @@ def findings(records: Sequence[RunRecord], thresholds: Thresholds) -> tuple[list
     for older, newer, kind in pairs:
         names = [n for n in newer.experiment_names() if n in older.experiment_names()]
         common = sorted(set(older.seeds) & set(newer.seeds))
+        if older.busy() and kind == "from the version before":
+            notes.append(f"TF {older.environment.get('tf')} was timed on a busy machine (1-minute "
+                         f"load {older.max_load():.2f}): its timing is not compared")
         if not common:
             notes.append(f"TF {older.environment.get('tf')} and {newer.environment.get('tf')} "
                          "share no seed: not compared")
@@ -76,7 +79,8 @@ def findings(records: Sequence[RunRecord], thresholds: Thresholds) -> tuple[list
                 if paired:
                     line = judge_paired(check, name, base, paired, "cross")
                     judged.append((older, newer, kind, line))
-            for timer in thresholds.timing if same_cpu(newer.environment, older.environment) else ():
+            timed_pair = same_cpu(newer.environment, older.environment) and not older.busy()
+            for timer in thresholds.timing if timed_pair else ():
                 base_s = older.pooled_ratios(name, timer.path)
                 cur_s = newer.pooled_ratios(name, timer.path)
                 if len(base_s) >= 2 and len(cur_s) >= 2:

@@ -8,6 +8,7 @@ read, collapses on some seeds (MSE 3 to 229 against 0.02), which no gate can be 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -179,6 +180,9 @@ def measure(
             "tflite": times.tflite.as_dict(), "tflite_int8": times.tflite_int8.as_dict(),
             "reference": times.reference.as_dict(),
             "tflite_interpreter": times.interpreter,
+            # How busy the machine was while timing (1-minute load average): a neighbour
+            # slows numpy's reference more than Keras, so the Keras ratio reads low.
+            "load_1min": os.getloadavg()[0],
         },
     )
 

@@ -26,6 +26,17 @@ from prunebench.timing import block_ratios
 #: block's mean for TFLite (steady to 4-8% as it is; a mean also sees a slowdown that hits
 #: only some calls, which a fastest call cannot). The reference is summarised the same way.
 TIMING_SAMPLE = {"keras": "fastest", "tflite": "mean"}
+#: A machine is busy while timing when its 1-minute load average reaches its cores minus
+#: this: a run alone loads one core (~1.0-1.3 on this 2-core machine), one beside a second
+#: prunebench run ~2.
+BUSY_SLACK = 0.5
+
+
+def is_busy(load: float | None, cores: object) -> bool:
+    """Return whether ``load`` (a 1-minute load average) means a busy machine of ``cores``."""
+    return load is not None and isinstance(cores, int) and load >= cores - BUSY_SLACK
+
+
 #: Where each kind of sample is kept in a result's block timings.
 SAMPLE_FIELDS = {"fastest": "fastest_s", "mean": "samples_s"}
 
@@ -155,6 +166,16 @@ class RunRecord:
                     and blocks.get("reference", {}).get(key)):
                 found[int(r["seed"])] = block_ratios(blocks[path][key], blocks["reference"][key])
         return found
+
+    def max_load(self) -> float | None:
+        """Return the highest 1-minute load average seen while timing, or None if unrecorded."""
+        loads = [r["timings"]["load_1min"] for r in self.results
+                 if "load_1min" in r.get("timings", {})]
+        return max(loads) if loads else None
+
+    def busy(self) -> bool:
+        """Return whether something else held a core while this record was timed."""
+        return is_busy(self.max_load(), self.environment.get("cores"))
 
     def pooled_ratios(self, experiment: str, path: str) -> list[float]:
         """Return every block's time ratio of ``path``, all seeds pooled (timing is seed-free)."""
