@@ -88,3 +88,23 @@ def test_matrix_refuses_records_of_different_profiles(tmp_path):
     record.save(make_record(profile="full"), full)
     assert_one_line_usage_error(prunebench("matrix", str(quick), str(full)),
                                 "different profiles")
+
+
+def test_results_table_fits_120_columns_with_every_cell_whole():
+    figures = {"mse": 0.65312, "mse_vs_unpruned": 1.2345, "mae": 0.61234, "sparsity_pruned": 0.875,
+               "target_sparsity": 0.875, "sparsity_all": 0.86123, "nonzero_params": 1234567.0,
+               "params": 9876543.0, "keras_zip_bytes": 12345678.0, "tflite_zip_bytes": 1234567.0,
+               "tflite_int8_zip_bytes": 123456.0, "keras_ms": 12.3456, "tflite_ms": 1.2345,
+               "keras_time_ratio": 1.23, "epochs_run": 300.0, "train_s": 1234.5}
+    results = [{"experiment": "dense_const_87.5", "seed": s,
+                "metrics": {k: v * (1 + 0.13 * s) for k, v in figures.items()}} for s in (0, 1, 2)]
+    rec = record.RunRecord(profile="quick", seeds=[0, 1, 2], experiments={}, results=results,
+                           environment={"tf": "2.23.0.dev20261026", "keras": "tf-keras 2.23.0",
+                                        "packages": {"tensorflow-model-optimization": "0.8.1"}})
+    console = Console(file=io.StringIO(), width=120, color_system=None)
+    console.print(report.results_table(rec))
+    text = console.file.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= 120
+    assert "…" not in text
+    for number in ("13,950,616", "1,395,061", "11,160,494", "0.98875", "1395.0", "±12%"):
+        assert number in text, number  # whole numbers: a narrow cell folds between words

@@ -11,11 +11,13 @@ from typing import NoReturn
 
 from rich.console import Console
 
-from prunebench import abtest, compare, config, experiments, gatecmds, kerasenv, record, report
+from prunebench import abtest, compare, config, experiments, gatecmds, kerasenv, quiet, record, report
 from prunebench.errors import EXIT_USAGE, UsageError
 from prunebench.running import check_run_options, run_record
 
 DEFAULT_OUT = Path("prunebench-results.json")
+#: Output width when stdout is not a terminal: tables are laid out to fit it whole.
+PIPED_WIDTH = 120
 
 
 class _Parser(argparse.ArgumentParser):
@@ -68,6 +70,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="write tfmot's PruningSummaries here")
     parser.add_argument("--jobs", type=_jobs, default=1, metavar="N",
                         help="worker processes (default 1; time figures are steadiest at 1)")
+    add_verbose(parser)
+
+
+def add_verbose(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's C++ log lines (hidden unless "
+                             f"{quiet.LEVEL_ENV} is set)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -134,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     matrix.add_argument("--thresholds", type=Path, metavar="FILE",
                         help="tolerances that flag a change (default: the packaged ones)")
     sub.add_parser("list", help="list the experiments")
-    sub.add_parser("env", help="print the resolved versions and which Keras is in use")
+    add_verbose(sub.add_parser("env", help="print the resolved versions and which Keras is in use"))
     return parser
 
 
@@ -195,11 +204,14 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return its exit code (2 on bad input, with a one-line message)."""
-    err = Console(stderr=True)
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    out = Console(width=200) if not sys.stdout.isatty() else Console()
+    restore = None
     try:
         args = build_parser().parse_args(argv)
+        if not getattr(args, "verbose", False):
+            restore = quiet.hold_back_cpp_logs(quiet.user_min_level())
+        err = Console(stderr=True)
+        logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+        out = Console() if sys.stdout.isatty() else Console(width=PIPED_WIDTH)
         if args.command in NEEDS_KERAS:
             kerasenv.plan()  # no usable Keras 2: say what to install before anything else
         return COMMANDS[args.command](args, out, err)
@@ -209,6 +221,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("prunebench: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if restore is not None:
+            restore()
 
 
 if __name__ == "__main__":

@@ -111,11 +111,11 @@ def _errorbars(members: Sequence[Experiment], metric: str) -> tuple[np.ndarray, 
     return medians, np.vstack([medians - spans[:, 0], spans[:, 1] - medians])
 
 
-def plot_mse_vs_sparsity(found: Sequence[Experiment], path: Path) -> None:
+def plot_mse_vs_sparsity(found: Sequence[Experiment], path: Path) -> Figure:
     """MSE against achieved sparsity of the pruned layers, one panel per scope."""
     families = _by_family(found)
     unpruned = next((e for e in found if e.config.prune is None), None)
-    fig = Figure(figsize=(12, 4.8))
+    fig = Figure(figsize=(12, 5.6), layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
     taken: dict[str, tuple[str, str, str]] = {}
     for ax, scope in zip(axes, ("whole", "dense"), strict=True):
@@ -135,10 +135,11 @@ def plot_mse_vs_sparsity(found: Sequence[Experiment], path: Path) -> None:
         ax.set_xlabel("achieved sparsity of the pruned layers")
         ax.set_title({"whole": "whole model pruned", "dense": "hidden Dense layer pruned"}[scope])
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
+        # Below the panel, never over its points.
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=3)
     axes[0].set_ylabel("test MSE (log; median, bars: seed min-max)")
-    fig.tight_layout()
     fig.savefig(path, dpi=110)
+    return fig
 
 
 def pareto_front(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -150,9 +151,9 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[tuple[float, flo
     return front
 
 
-def plot_pareto(found: Sequence[Experiment], path: Path) -> None:
+def plot_pareto(found: Sequence[Experiment], path: Path) -> Figure:
     """MSE against zipped bytes: the float HDF5 file and the int8 TFLite flatbuffer."""
-    fig = Figure(figsize=(12, 4.8))
+    fig = Figure(figsize=(13, 4.8), layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
     panels = (("keras_zip_bytes", "mse", "float model, HDF5 zipped"),
               ("tflite_int8_zip_bytes", "tflite_int8_mse", "TFLite int8, zipped"))
@@ -180,13 +181,14 @@ def plot_pareto(found: Sequence[Experiment], path: Path) -> None:
         ax.set_xlabel("zipped size (bytes, log)")
         ax.set_title(title)
         ax.grid(True, which="both", alpha=0.3)
-    handles = [Line2D([], [], color=c, marker=m, linestyle="none", label=f)
-               for f, (c, m, _) in taken.items()]
-    axes[1].legend(handles=handles, fontsize=8, loc="upper right")
-    axes[0].legend(fontsize=8, loc="upper right")
+    handles = [*axes[0].get_legend_handles_labels()[0],
+               *(Line2D([], [], color=c, marker=m, linestyle="none", label=f)
+                 for f, (c, m, _) in taken.items())]
+    # One legend outside the panels: the unpruned point sits in the upper right of both.
+    fig.legend(handles=handles, fontsize=8, loc="outside right upper")
     axes[0].set_ylabel("test MSE (log; median, bars: seed min-max)")
-    fig.tight_layout()
     fig.savefig(path, dpi=110)
+    return fig
 
 
 def _bars(found: Sequence[Experiment], series: Sequence[tuple[str, str]], ylabel: str,

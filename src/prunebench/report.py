@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rich.console import Group
 from rich.table import Table
 
 from prunebench import compare
@@ -20,6 +21,8 @@ class Column:
     fmt: str
 
 
+#: The results table in two parts, each fitting a 120-column terminal with every cell whole:
+#: what the model is (quality, sparsity), then what it costs (size, time, training).
 COLUMNS: tuple[Column, ...] = (
     Column("mse", "test MSE", ".4f"),
     Column("mse_vs_unpruned", "MSE vs unpruned", ".2f"),
@@ -27,6 +30,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("sparsity_pruned", "sparsity of pruned layers / target", ".4f"),
     Column("sparsity_all", "sparsity all weights", ".4f"),
     Column("nonzero_params", "non-zero / params", ",.0f"),
+)
+COST_COLUMNS: tuple[Column, ...] = (
     Column("keras_zip_bytes", "HDF5 zip bytes", ",.0f"),
     Column("tflite_zip_bytes", "TFLite zip bytes", ",.0f"),
     Column("tflite_int8_zip_bytes", "int8 zip bytes", ",.0f"),
@@ -46,19 +51,26 @@ def _cell(stats: dict[str, float], fmt: str) -> str:
     return f"{median} ±{50 * stats['rel_range']:.0f}%"
 
 
-def results_table(record: RunRecord, columns: Sequence[Column] = COLUMNS) -> Table:
-    """Return a rich Table: one row per experiment, median [min, max] over seeds per metric."""
+def results_table(record: RunRecord) -> Group:
+    """Return the results as two tables, quality then cost: median ±half-range over seeds."""
     seeds = ", ".join(str(s) for s in record.seeds)
     env = record.environment
-    table = Table(
-        title=f"prunebench {record.profile} profile, seeds {seeds}",
-        caption=f"TF {env.get('tf')} · {env.get('keras')} · "
-                f"tfmot {env.get('packages', {}).get('tensorflow-model-optimization')} · "
-                "median ±half-range over seeds",
+    return Group(
+        metrics_table(record, COLUMNS, title=f"prunebench {record.profile} profile, seeds {seeds}"),
+        metrics_table(record, COST_COLUMNS, caption=(
+            f"TF {env.get('tf')} · {env.get('keras')} · "
+            f"tfmot {env.get('packages', {}).get('tensorflow-model-optimization')} · "
+            "median ±half-range over seeds")),
     )
+
+
+def metrics_table(record: RunRecord, columns: Sequence[Column], title: str | None = None,
+                  caption: str | None = None) -> Table:
+    """Return a rich Table: one row per experiment, median ±half-range over seeds per metric."""
+    table = Table(title=title, caption=caption)
     table.add_column("experiment", style="bold", no_wrap=True)
     for column in columns:
-        table.add_column(column.header, justify="right")
+        table.add_column(column.header, justify="right", overflow="fold")
     aggregate = record.aggregate()
     for name, metrics in aggregate.items():
         nonzero = metrics.get("nonzero_params")
