@@ -47,6 +47,7 @@ KINDS: dict[str, tuple[str, tuple[float, ...]]] = {
 TIMED = ("keras_work", "tflite_work")
 LINE = re.compile(r"^(REGRESSION|IMPROVEMENT|changed)\s+(\S+)\s+value\s+(\S+)\s+baseline\s+(\S+)")
 MARKS = {"REGRESSION": "R", "IMPROVEMENT": "I", "changed": "c"}
+TIMED_LINE = re.compile(r"^\S+\s+(\S+_time_ratio)\s+value\s+\S+\s+baseline\s+\S+\s+x([\d.]+) ")
 
 
 def env_for(kind: str | None, strength: float | None) -> dict[str, str]:
@@ -77,7 +78,11 @@ def check(record: Path, tolerance: str, baseline: Path | None) -> dict:
     if done.returncode not in (0, 1):
         sys.exit(f"prunebench check failed: {done.stderr.strip()}")
     flagged = [m.groups() for m in map(LINE.match, done.stdout.splitlines()) if m]
-    return {"exit": done.returncode, "flagged": [[v, name] for v, name, _, _ in flagged]}
+    # The timing test's own effect size: run median / baseline median of each time figure.
+    timed = {m.group(1): float(m.group(2)) for m in map(TIMED_LINE.match, done.stdout.splitlines())
+             if m}
+    return {"exit": done.returncode, "flagged": [[v, name] for v, name, _, _ in flagged],
+            "time_ratios": timed}
 
 
 def effect(record: Path, metric: str, baseline: Path | None) -> str:
@@ -166,6 +171,11 @@ def main() -> int:
                     row["effect"] = f"{metric} {effect(record, metric, args.baseline)}"
                     row["same"] = check(record, "same", args.baseline)
                     row["cross"] = check(record, "cross", args.baseline)
+                    if kind in TIMED:  # what the test saw: medians of the pooled samples
+                        ratios = {k: v for k, v in row["same"]["time_ratios"].items()
+                                  if k.endswith(metric)}
+                        row["effect"] = (f"{metric} x{min(ratios.values()):.2f}-"
+                                         f"x{max(ratios.values()):.2f}") if ratios else row["effect"]
                     print(f"{label:<22} {row['effect']:<30} same: {marks(row['same'])} | "
                           f"cross: {marks(row['cross'])}", flush=True)
                 if (args.ab or args.ab_only) and (kind in TIMED or kind is None):
