@@ -41,8 +41,11 @@ restore = quiet.hold_back_cpp_logs(int(sys.argv[1]))
 os.write(2, CUINIT)                                        # what TensorFlow's C++ writes
 os.write(2, b"a C library's own line\\n")
 warnings.warn("a Python warning reaches the user")        # Python's stderr: not filtered
-import logging; logging.getLogger("tensorflow").warning(
+import logging; logging.basicConfig(level=logging.INFO)
+logging.getLogger("tensorflow").warning(
     "Compiled the loaded model, but the compiled metrics have yet to be built. x")
+logging.getLogger("tensorflow").info("Assets written to: /tmp/x/assets")
+logging.getLogger("tensorflow").warning("a TensorFlow warning")
 print("stderr still a terminal:", sys.stderr.isatty(), file=sys.stderr)
 restore()
 os.write(2, b"after restore\\n")
@@ -57,6 +60,7 @@ def test_cpp_lines_are_held_back_and_everything_else_passes(min_level):
     assert ("cuInit" in err) == (min_level <= 2)
     assert "a C library's own line" in err
     assert "UserWarning: a Python warning reaches the user" in err
-    assert "Compiled the loaded model" not in err
+    assert "Compiled the loaded model" not in err and "Assets written" not in err
+    assert "a TensorFlow warning" in err
     assert "stderr still a terminal: False" in err  # a pipe here; a tty stays a tty
     assert err.rstrip().endswith("after restore")

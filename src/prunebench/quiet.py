@@ -71,7 +71,9 @@ def hold_back_cpp_logs(min_level: int) -> Callable[[], None]:
 
     thread = threading.Thread(target=pump, name="prunebench-cpp-log-filter", daemon=True)
     thread.start()
-    logging.getLogger("tensorflow").addFilter(_KerasNoise())
+    tf_logger = logging.getLogger("tensorflow")
+    tf_logger.addFilter(_KerasNoise())
+    tf_logger.setLevel(logging.WARNING)  # "Assets written to: /tmp/..." per TFLite conversion
 
     def restore() -> None:
         sys.stderr.flush()
