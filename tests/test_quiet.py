@@ -64,3 +64,10 @@ def test_cpp_lines_are_held_back_and_everything_else_passes(min_level):
     assert "a TensorFlow warning" in err
     assert "stderr still a terminal: False" in err  # a pipe here; a tty stays a tty
     assert err.rstrip().endswith("after restore")
+
+
+def test_a_captured_python_stderr_is_left_alone(capsys):
+    restore = quiet.hold_back_cpp_logs(3)
+    print("to the capture", file=sys.stderr)
+    restore()
+    assert "to the capture" in capsys.readouterr().err

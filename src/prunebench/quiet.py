@@ -51,7 +51,17 @@ class _KerasNoise(logging.Filter):
 
 
 def hold_back_cpp_logs(min_level: int) -> Callable[[], None]:
-    """Filter descriptor 2 from now on; return the function that restores it and drains the pipe."""
+    """Filter descriptor 2 from now on; return the function that restores it and drains the pipe.
+
+    When Python's stderr is not descriptor 2 (a caller captures it, as pytest's capsys does),
+    nothing is changed: the returned function does nothing.
+    """
+    try:
+        ours = sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
+        ours = False
+    if not ours:
+        return lambda: None
     sys.stderr.flush()
     terminal = os.dup(2)
     read_end, write_end = os.pipe()
