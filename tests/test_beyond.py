@@ -286,3 +286,20 @@ def test_report_refuses_mixed_profiles(beyond_run, tmp_path, capsys):
 def test_bad_run_options_exit_2(argv, message, capsys):
     assert cli.main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_side_by_side_compares_the_seeds_every_version_has(beyond_run, tmp_path):
+    # The stable record gains a seed 1 whose MSE is 10x: its median moves, seed 0 does not.
+    stable = record.RunRecord(**{**beyond_run.__dict__, "seeds": [0, 1], "results": [
+        *beyond_run.results,
+        *({**r, "seed": 1, "metrics": {**r["metrics"], "mse": 10 * r["metrics"]["mse"]}}
+          for r in beyond_run.results)]})
+    nightly = record.RunRecord(**{**beyond_run.__dict__, "environment": {
+        **beyond_run.environment, "tf": "2.99.0.dev20990101"}})
+    paths = [tmp_path / "stable.json", tmp_path / "nightly.json"]
+    record.save(stable, paths[0])
+    record.save(nightly, paths[1])
+    assert cli.main(["report", *map(str, paths), "--out", str(tmp_path / "report")]) == 0
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert "Medians over the seeds every version has (0)" in page
+    assert " better</td>" not in page and " worse</td>" not in page

@@ -159,6 +159,13 @@ def by_version(records: Sequence[RunRecord]) -> list[tuple[str, list[RunRecord]]
     return sorted(groups.items(), key=lambda item: version_key(item[1][0]))
 
 
+def _only_seeds(rec: RunRecord, seeds: Sequence[int]) -> RunRecord:
+    """Return ``rec`` with the results of ``seeds`` only."""
+    kept = [r for r in rec.results if r["seed"] in seeds]
+    return RunRecord(profile=rec.profile, seeds=[s for s in rec.seeds if s in seeds],
+                     experiments=rec.experiments, results=kept, environment=rec.environment)
+
+
 def _versions_table(groups: Sequence[tuple[str, list[Experiment]]]) -> str:
     """Return experiment x metric rows, a column per version, worse/better against the one before."""
     checks = {c.metric: c for c in compare.load_thresholds().paired}
@@ -220,10 +227,19 @@ def write(records: Sequence[RunRecord], out_dir: Path, baseline_path: Path | Non
     sections = [_version_section(version, recs, found, out_dir,
                                  f"tf{version}-" if several else "", baseline_path)
                 for version, recs, found in groups]
-    side_by_side = ("<h2>Versions side by side</h2><p class='note'>Medians over each version's "
-                    "own seeds; worse/better: beyond the gate's cross-version band against the "
-                    f"version to the left.</p>{_versions_table([(v, f) for v, _, f in groups])}"
-                    if several else "")
+    side_by_side = ""
+    if several:
+        # Medians of different seed sets differ by the seeds alone: compare the shared ones.
+        common = sorted(set.intersection(*({s for rec in recs for s in rec.seeds}
+                                           for _, recs, _ in groups)))
+        if not common:
+            raise UsageError("the TF versions share no seed: their figures do not compare")
+        shared = [(version, pool([_only_seeds(rec, common) for rec in recs]))
+                  for version, recs, _ in groups]
+        side_by_side = ("<h2>Versions side by side</h2><p class='note'>Medians over the seeds "
+                        f"every version has ({html.escape(' '.join(map(str, common)))}); "
+                        "worse/better: beyond the gate's cross-version band against the "
+                        f"version to the left.</p>{_versions_table(shared)}")
     versions = ", ".join(f"TF {version}" for version, _, _ in groups)
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>prunebench report</title>
