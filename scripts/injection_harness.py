@@ -126,7 +126,8 @@ def ab(args: argparse.Namespace, kind: str | None, strength: float | None) -> di
     lines = [ln for ln in done.stdout.splitlines() if "_time_ratio" in ln]
     regressed = [ln.split()[1] for ln in lines if ln.startswith("REGRESSION")]
     ratios = [float(m.group(1)) for ln in lines if (m := re.search(r"B/A x([\d.]+)", ln))]
-    return {"exit": done.returncode, "regressed": regressed, "max_b_over_a": max(ratios or [0])}
+    return {"exit": done.returncode, "regressed": regressed, "max_b_over_a": max(ratios or [0]),
+            "min_b_over_a": min(ratios or [0])}
 
 
 def marks(judged: dict) -> str:
@@ -180,7 +181,8 @@ def main() -> int:
                           f"cross: {marks(row['cross'])}", flush=True)
                 if (args.ab or args.ab_only) and (kind in TIMED or kind is None):
                     row["ab"] = ab(args, kind, strength)
-                    print(f"{label:<22} A/B B/A up to x{row['ab']['max_b_over_a']:.3f}: exit "
+                    print(f"{label:<22} A/B B/A x{row['ab']['min_b_over_a']:.3f}-"
+                          f"x{row['ab']['max_b_over_a']:.3f}: exit "
                           f"{row['ab']['exit']} {' '.join(row['ab']['regressed']) or '-'}",
                           flush=True)
                 rows.append(row)
