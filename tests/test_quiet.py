@@ -17,6 +17,8 @@ CUINIT = (b"E0000 00:00:1795772104.672851   25446 cuda_platform.cc:52] failed ca
     (CUINIT, 2),
     (b"I0000 00:00:1795772102.434630   25446 port.cc:153] oneDNN custom operations are on.\n", 0),
     (b"W0000 00:00:1.5 7 x.cc:1] w\n", 1),
+    (b"2026-11-27 12:10:05.917329: E tensorflow/core/framework/node_def_util.cc:680] NodeDef "
+     b"mentions attribute use_unbounded_threadpool\n", 2),
     (b"F1127 09:30:40.000001 7 check.cc:9] fatal\n", 3),
     (b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n", 0),
     (b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n", 1),

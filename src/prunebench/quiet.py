@@ -26,6 +26,8 @@ DEFAULT_MIN_LEVEL = 3
 LEVEL_ENV = "TF_CPP_MIN_LOG_LEVEL"
 #: absl: severity letter, MMDD, time, thread id, file:line]
 ABSL_LINE = re.compile(rb"^([IWEF])\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [^\]\s]+:\d+\] ")
+#: TensorFlow <= 2.20's own format: date, time, severity letter, file:line]
+TF_LINE = re.compile(rb"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: ([IWEF]) [^\]\s]+:\d+\] ")
 #: LiteRT's own logger, and absl's one-line notice before it is initialised.
 PLAIN_LINE = re.compile(rb"^(INFO|WARNING|ERROR): ")
 SEVERITY = {b"I": 0, b"W": 1, b"E": 2, b"F": 3, b"INFO": 0, b"WARNING": 1, b"ERROR": 2}
@@ -35,7 +37,7 @@ KERAS_NOISE = ("Compiled the loaded model, but the compiled metrics have yet to 
 
 def severity(line: bytes) -> int | None:
     """Return the severity of a C++ log line (0 INFO .. 3 FATAL), or None for any other line."""
-    found = ABSL_LINE.match(line) or PLAIN_LINE.match(line)
+    found = ABSL_LINE.match(line) or TF_LINE.match(line) or PLAIN_LINE.match(line)
     return SEVERITY[found.group(1)] if found else None
 
 
