@@ -16,7 +16,7 @@ SCHEMA = "prunebench.baseline/2"
 OLD_SCHEMAS = ("prunebench.baseline/1",)
 #: The time paths whose per-block ratio samples a baseline keeps for the timing test.
 TIMED_PATHS = ("keras", "tflite")
-#: What one timing sample is (record.TIMING_SAMPLE); samples of another kind are not judged.
+#: What one timing sample is (timing.TIMING_SAMPLE); samples of another kind are not judged.
 TIMING_SAMPLE_KEY = "timing_sample"
 #: The highest 1-minute load average while the baseline's runs were timed.
 LOAD_KEY = "max_load_1min"

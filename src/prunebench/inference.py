@@ -16,7 +16,7 @@ from threadpoolctl import threadpool_limits
 
 from prunebench import timing
 from prunebench.config import TimingConfig
-from prunebench.record import TIMING_SAMPLE
+from prunebench.timing import TIMING_SAMPLE
 
 #: The reference and TFLite run on one thread, as TensorFlow is pinned to one.
 THREADS = 1
@@ -119,13 +119,9 @@ class InferenceTimes:
         return _best_ratio(self.tflite, self.reference, TIMING_SAMPLE["tflite"])
 
 
-def _samples(stats: timing.TimingStats, kind: str) -> tuple[float, ...]:
-    return stats.fastest if kind == "fastest" else stats.samples
-
-
 def _best_ratio(path: timing.TimingStats, reference: timing.TimingStats, kind: str) -> float:
     """Return the path's least disturbed sample over the reference's, of the gate's kind."""
-    return min(_samples(path, kind)) / min(_samples(reference, kind))
+    return min(path.of_kind(kind)) / min(reference.of_kind(kind))
 
 
 def time_inference(model: Any, flatbuffer: bytes, int8_flatbuffer: bytes, x: np.ndarray,
@@ -170,6 +166,6 @@ def time_ratios(model: Any, flatbuffer: bytes, x: np.ndarray, config: TimingConf
             {"keras": lambda: keras_fn(x_tensor).numpy(), "tflite": lambda: tflite_fn(x),
              "reference": lambda: reference_fn(x)},
             warmup=config.warmup, repeats=config.repeats, number=config.number)
-    return {path: timing.block_ratios(_samples(timed[path], TIMING_SAMPLE[path]),
-                                      _samples(timed["reference"], TIMING_SAMPLE[path]))
+    return {path: timing.block_ratios(timed[path].of_kind(TIMING_SAMPLE[path]),
+                                      timed["reference"].of_kind(TIMING_SAMPLE[path]))
             for path in ("keras", "tflite")}

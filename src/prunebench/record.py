@@ -18,14 +18,8 @@ from prunebench import kerasenv
 from prunebench.config import run_digest
 from prunebench.errors import UsageError
 from prunebench.metrics import UNITS, spread
-from prunebench.timing import block_ratios
+from prunebench.timing import SAMPLE_FIELDS, TIMING_SAMPLE, block_ratios
 
-#: What one timing sample of each gated path is: a ratio to the numpy reference's block in
-#: the same interleaved round, of the block's fastest call for Keras (a ~0.5 ms Keras call
-#: swings 20-40% within a block with what ran before it; its fastest call 1-19%) and of the
-#: block's mean for TFLite (steady to 4-8% as it is; a mean also sees a slowdown that hits
-#: only some calls, which a fastest call cannot). The reference is summarised the same way.
-TIMING_SAMPLE = {"keras": "fastest", "tflite": "mean"}
 #: A machine is busy while timing when its 1-minute load average reaches its cores minus
 #: this: a run alone loads one core (~1.0-1.3 on this 2-core machine), one beside a second
 #: prunebench run ~2.
@@ -37,8 +31,6 @@ def is_busy(load: float | None, cores: object) -> bool:
     return load is not None and isinstance(cores, int) and load >= cores - BUSY_SLACK
 
 
-#: Where each kind of sample is kept in a result's block timings.
-SAMPLE_FIELDS = {"fastest": "fastest_s", "mean": "samples_s"}
 
 SCHEMA = "prunebench.record/1"
 #: Distributions whose versions decide the figures.

@@ -3,7 +3,7 @@
 On a shared 2-core machine absolute times move by up to 1.6x between processes, so the
 figures that gate anything are *ratios* of workloads timed in the same process, in
 interleaved blocks. Each call of a block is timed: a block gives its mean and its fastest
-call; which one the gate compares, per path, is ``record.TIMING_SAMPLE`` (a sub-millisecond
+call; which one the gate compares, per path, is ``TIMING_SAMPLE`` (a sub-millisecond
 Keras call swings 20-40% within a block with the work timed just before it; its fastest
 call 1-19%; README "What is judged, and how").
 """
@@ -15,6 +15,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+#: What one timing sample of each gated path is: a ratio to the numpy reference's block in
+#: the same interleaved round, of the block's fastest call for Keras (a ~0.5 ms Keras call
+#: swings 20-40% within a block with what ran before it; its fastest call 1-19%) and of the
+#: block's mean for TFLite (steady to 4-8% as it is; a mean also sees a slowdown that hits
+#: only some calls, which a fastest call cannot). The reference is summarised the same way.
+TIMING_SAMPLE = {"keras": "fastest", "tflite": "mean"}
+#: Where each kind of sample is kept in a record's block timings (TimingStats.as_dict).
+SAMPLE_FIELDS = {"fastest": "fastest_s", "mean": "samples_s"}
 
 DEFAULT_WARMUP = 3
 DEFAULT_REPEATS = 7
@@ -29,6 +38,10 @@ class TimingStats:
     number: int
     #: The fastest single call of each block, block by block.
     fastest: tuple[float, ...] = ()
+
+    def of_kind(self, kind: str) -> tuple[float, ...]:
+        """Return the per-block samples of ``kind`` (a value of TIMING_SAMPLE)."""
+        return self.fastest if kind == "fastest" else self.samples
 
     @property
     def median(self) -> float:
