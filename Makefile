@@ -13,10 +13,14 @@ STAMP  := $(VENV)/.installed-tf$(TF)
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml requirements/tf$(TF).txt
+EXAMPLE := examples/prunebench-example-task
+
+$(STAMP): pyproject.toml requirements/tf$(TF).txt $(EXAMPLE)/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements/tf$(TF).txt -e '.[test,dev]'
+	# The example of a user's own task, registered by entry point and gated in the tests.
+	$(BIN)/python -m pip install --quiet --no-deps -e $(EXAMPLE)
 	rm -f $(VENV)/.installed-tf*
 	touch $@
 

@@ -26,7 +26,8 @@ class Training:
         models.compile_model(base)
         train.train(base, dataset, short)
         for experiment in experiments.resolve(None)[1:]:
-            wrapped = pruning.apply_pruning(models.copy_model(base), experiment.prune)
+            wrapped = pruning.apply_pruning(models.copy_model(base), experiment.prune,
+                                            (models.HIDDEN_LAYER,))
             models.compile_model(wrapped)
             train.train(wrapped, dataset, short, callbacks=pruning.callbacks())
             pruning.strip(wrapped)

@@ -160,10 +160,11 @@ def test_random_control_reaches_its_sparsity_exactly(beyond_run):
 
 def test_random_masks_are_seeded_and_exact():
     model = models.build_model(10)
+    layers = [models.HIDDEN_LAYER]  # the scope's layers, as the task gives them
     prune = config.PruneConfig("hidden_dense", target_sparsity=0.75, method="random")
-    first = pruning.random_masks(model, prune, seed=0)
-    again = pruning.random_masks(model, prune, seed=0)["hidden"]
-    other = pruning.random_masks(model, prune, seed=1)["hidden"]
+    first = pruning.random_masks(model, layers, prune, seed=0)
+    again = pruning.random_masks(model, layers, prune, seed=0)["hidden"]
+    other = pruning.random_masks(model, layers, prune, seed=1)["hidden"]
     assert list(first) == ["hidden"]  # the scope: the hidden layer only
     assert first["hidden"].shape == (10, 128) and np.count_nonzero(first["hidden"] == 0) == 960
     np.testing.assert_array_equal(first["hidden"], again)

@@ -148,7 +148,8 @@ def test_packaged_thresholds_load_and_cover_every_gated_metric():
     assert paired["mse"].better == "lower"
     assert paired["sparsity_pruned"].better == "higher"
     assert {"keras_zip_bytes", "tflite_zip_bytes", "tflite_int8_zip_bytes"} <= set(paired)
-    assert {c.metric for c in thresholds.timing} == {"keras_time_ratio", "tflite_time_ratio"}
+    assert {c.metric for c in thresholds.timing} == {"keras_time_ratio", "tflite_time_ratio",
+                                                     "tflite_sparse_vs_dense"}
     assert thresholds.family_alpha <= 0.01
 
 

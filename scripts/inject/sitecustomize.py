@@ -18,6 +18,13 @@ KIND (STRENGTH):
                  bias times 0 (the same values; work growing with STRENGTH)
   tflite_work    the LiteRT interpreter runs its graph once more on a STRENGTH share of
                  invokes (every round(1 / STRENGTH)-th), the same outputs
+  conv_random_mask  tfmot chooses the masks of convolution kernels (rank 4) at random, not
+                 by magnitude, for a STRENGTH share of their weights' ranking scores (1: all
+                 random); Dense, RNN, embedding and attention masks are untouched
+  rnn_recurrent_unpruned  tfmot's prune registry lists only the input kernel of LSTM, GRU and
+                 SimpleRNN cells: the recurrent kernel is left unpruned (STRENGTH unused)
+  tflite_no_sparse  the TFLite converter drops Optimize.EXPERIMENTAL_SPARSITY from its
+                 optimizations: sparse experiments get dense flatbuffers (STRENGTH unused)
 """
 
 from __future__ import annotations
@@ -169,6 +176,41 @@ def tflite_work(module):
     module.Interpreter.invoke = invoke
 
 
+def conv_random_mask(module):
+    import tensorflow as tf
+
+    original = module.Pruning._update_mask
+
+    def chosen(self, weights):
+        if weights.shape.rank != 4:
+            return original(self, weights)
+        noise = tf.random.stateless_uniform(tf.shape(weights), seed=[SEED, 1], dtype=weights.dtype)
+        scale = tf.reduce_max(tf.abs(weights)) + 1e-12
+        score = (1.0 - STRENGTH) * tf.abs(weights) + STRENGTH * noise * scale
+        return original(self, score)
+
+    module.Pruning._update_mask = chosen
+
+
+def rnn_recurrent_unpruned(module):
+    registry = module.PruneRegistry._RNN_CELLS_WEIGHTS_MAP
+    for cell in list(registry):
+        registry[cell] = [name for name in registry[cell] if name != "recurrent_kernel"]
+
+
+def tflite_no_sparse(module):
+    import tensorflow as tf
+
+    original = module.TFLiteKerasModelConverterV2.convert
+
+    def dense_only(self):
+        self.optimizations = [o for o in self.optimizations
+                              if o != tf.lite.Optimize.EXPERIMENTAL_SPARSITY]
+        return original(self)
+
+    module.TFLiteKerasModelConverterV2.convert = dense_only
+
+
 TARGETS = {
     "adam_lr": ("tf_keras.src.optimizers.adam", adam_lr),
     "schedule": (TFMOT + "pruning_schedule", schedule),
@@ -178,6 +220,9 @@ TARGETS = {
     "tflite_pad": ("tensorflow.lite.python.lite", tflite_pad),
     "keras_work": ("tf_keras.src.layers.core.dense", keras_work),
     "tflite_work": ("ai_edge_litert.interpreter", tflite_work),
+    "conv_random_mask": (TFMOT + "pruning_impl", conv_random_mask),
+    "rnn_recurrent_unpruned": (TFMOT + "prune_registry", rnn_recurrent_unpruned),
+    "tflite_no_sparse": ("tensorflow.lite.python.lite", tflite_no_sparse),
 }
 
 if KIND:

@@ -15,7 +15,7 @@ SCHEMA = "prunebench.baseline/2"
 #: timing not judged, with a note naming the remake command.
 OLD_SCHEMAS = ("prunebench.baseline/1",)
 #: The time paths whose per-block ratio samples a baseline keeps for the timing test.
-TIMED_PATHS = ("keras", "tflite")
+TIMED_PATHS = ("keras", "tflite", "tflite_sparse")
 #: What one timing sample is (timing.TIMING_SAMPLE); samples of another kind are not judged.
 TIMING_SAMPLE_KEY = "timing_sample"
 #: The highest 1-minute load average while the baseline's runs were timed.
@@ -29,15 +29,29 @@ UPDATE_COMMAND = ("prunebench baseline --update --profile {profile} --seeds 0 1 
                   "--experiments gated")
 
 
-def default_path(minor: str | None = None) -> Path:
-    """Return baselines/tfX.Y.json for ``minor``, or for the installed TensorFlow."""
+def task_dir(task: Any = None) -> Path:
+    """Return where a task's baselines live.
+
+    The seed's task: baselines/ (its files predate tasks); another built-in task:
+    baselines/<task>/; a user's task: its own ``baseline_dir`` when it sets one. All
+    relative to the working directory unless the task says otherwise.
+    """
+    from prunebench import tasks
+
+    if task is None or task.name == tasks.DEFAULT:
+        return BASELINE_DIR
+    return task.baseline_dir if task.baseline_dir is not None else BASELINE_DIR / task.name
+
+
+def default_path(minor: str | None = None, task: Any = None) -> Path:
+    """Return <task dir>/tfX.Y.json for ``minor``, or for the installed TensorFlow."""
     if minor is None:
         version = kerasenv.tf_version()
         if version is None:
             raise UsageError("TensorFlow is not installed: pip install tensorflow")
         major, minor_number = kerasenv.parse_minor(version)
         minor = f"{major}.{minor_number}"
-    return BASELINE_DIR / f"tf{minor}.json"
+    return task_dir(task) / f"tf{minor}.json"
 
 
 def _minor_of(path: Path) -> tuple[int, int] | None:
@@ -48,26 +62,27 @@ def _minor_of(path: Path) -> tuple[int, int] | None:
         return None
 
 
-def find(minor: str, against: str | None = None) -> tuple[Path, str]:
-    """Return (baseline path, why that one) to judge TensorFlow ``minor`` ('2.23') against.
+def find(minor: str, against: str | None = None, task: Any = None) -> tuple[Path, str]:
+    """Return (baseline path, why that one) to judge ``task`` on TensorFlow ``minor`` ('2.23').
 
     ``against`` ('2.15') picks a version explicitly. Otherwise the version's own baseline,
     or, for a version without one (a new release, a nightly), the newest baseline of an
     older version: a baseline made on the new version would absorb its regressions.
     """
+    directory = task_dir(task)
     if against is not None:
-        path = default_path(against)
+        path = default_path(against, task)
         if not path.exists():
             raise UsageError(f"no baseline {path} to judge against (--against {against})")
         return path, "chosen with --against"
-    own = default_path(minor)
+    own = default_path(minor, task)
     if own.exists():
         return own, OWN_VERSION
     wanted = kerasenv.parse_minor(minor)
-    older = sorted((found, path) for path in BASELINE_DIR.glob("tf*.json")
+    older = sorted((found, path) for path in directory.glob("tf*.json")
                    if (found := _minor_of(path)) is not None and found < wanted)
     if not older:
-        raise UsageError(f"no baseline {own}, nor one of an older TF in {BASELINE_DIR}/; make "
+        raise UsageError(f"no baseline {own}, nor one of an older TF in {directory}/; make "
                          f"one with: {UPDATE_COMMAND.format(profile='quick')}")
     return older[-1][1], "no baseline of its own: the newest of an older version"
 
@@ -97,9 +112,9 @@ def section(record: RunRecord) -> dict[str, Any]:
                                                  in record.seed_values(name, metric).items()}}
                     for metric, stats in aggregate[name].items()
                 },
-                "timing": {path: {str(seed): ratios for seed, ratios
-                                  in record.ratio_samples(name, path).items()}
-                           for path in TIMED_PATHS},
+                "timing": {path: samples for path in TIMED_PATHS
+                           if (samples := {str(seed): ratios for seed, ratios
+                                           in record.ratio_samples(name, path).items()})},
             }
             for name in record.experiment_names()
         },

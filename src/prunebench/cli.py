@@ -6,12 +6,25 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import NoReturn
 
 from rich.console import Console
 
-from prunebench import abtest, compare, config, experiments, gatecmds, kerasenv, quiet, record, report
+from prunebench import (
+    abtest,
+    baseline,
+    compare,
+    config,
+    experiments,
+    gatecmds,
+    kerasenv,
+    quiet,
+    record,
+    report,
+    tasks,
+)
 from prunebench.errors import EXIT_USAGE, UsageError
 from prunebench.running import check_run_options, run_record
 
@@ -70,7 +83,14 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="write tfmot's PruningSummaries here")
     parser.add_argument("--jobs", type=_jobs, default=1, metavar="N",
                         help="worker processes (default 1; time figures are steadiest at 1)")
+    add_task_option(parser)
     add_verbose(parser)
+
+
+def add_task_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--task", action="append", default=[], metavar="MODULE:ATTR",
+                        help="register a task of your own (a prunebench.tasks.Task object); "
+                             "its experiments are then named TASK/EXPERIMENT (repeatable)")
 
 
 def add_verbose(parser: argparse.ArgumentParser) -> None:
@@ -142,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     matrix.add_argument("results", type=Path, nargs="+", metavar="RESULTS")
     matrix.add_argument("--thresholds", type=Path, metavar="FILE",
                         help="tolerances that flag a change (default: the packaged ones)")
-    sub.add_parser("list", help="list the experiments")
+    add_task_option(sub.add_parser("list", help="list the tasks and their experiments"))
     add_verbose(sub.add_parser("env", help="print the resolved versions and which Keras is in use"))
     return parser
 
@@ -163,8 +183,11 @@ def cmd_show(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def cmd_list(args: argparse.Namespace, out: Console, err: Console) -> int:
-    for name, exp in experiments.REGISTRY.items():
-        out.print(f"{name:<18} {experiments.family(exp):<17} {exp.description}", highlight=False)
+    say = partial(out.print, highlight=False, markup=False, soft_wrap=True)
+    for task in tasks.all_tasks().values():
+        say(f"task {task.name}: {task.description} (baselines: {baseline.task_dir(task)}/)")
+        for exp in experiments.task_experiments(task):
+            say(f"  {exp.name:<28} {experiments.family(exp):<26} {exp.description}")
     out.print("groups (usable wherever experiments are named):", highlight=False)
     for group, names in experiments.GROUPS.items():
         out.print(f"  {group:<11} {len(names):>2} experiments", highlight=False)
@@ -214,6 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         out = Console() if sys.stdout.isatty() else Console(width=PIPED_WIDTH)
         if args.command in NEEDS_KERAS:
             kerasenv.plan()  # no usable Keras 2: say what to install before anything else
+        for spec in getattr(args, "task", []):
+            tasks.load_spec(spec)
         return COMMANDS[args.command](args, out, err)
     except UsageError as exc:
         print(f"prunebench: error: {exc}", file=sys.stderr)

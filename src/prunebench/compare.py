@@ -119,6 +119,7 @@ class Floors:
     sparsity_below_target: float
     pruned_zip_below_unpruned: bool
     pruned_mse_factor: float
+    pruned_accuracy_drop: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -228,7 +229,13 @@ def floor_lines(name: str, current: Mapping[str, float], unpruned: Mapping[str, 
             lines.append(Line(Verdict.OK if ok else Verdict.REGRESSION, name, "keras_zip_bytes",
                               current["keras_zip_bytes"], None,
                               f"< {unpruned['keras_zip_bytes']:.6g} (floor: unpruned)"))
-        if unpruned is not None:
+        if unpruned is not None and "accuracy" in current and "accuracy" in unpruned:
+            bound = unpruned["accuracy"] - floors.pruned_accuracy_drop
+            ok = current["accuracy"] >= bound
+            lines.append(Line(Verdict.OK if ok else Verdict.REGRESSION, name, "accuracy",
+                              current["accuracy"], None,
+                              f">= {bound:.6g} (floor: unpruned - {floors.pruned_accuracy_drop:g})"))
+        if unpruned is not None and "mse" in current and "mse" in unpruned:
             bound = floors.pruned_mse_factor * unpruned["mse"]
             ok = current["mse"] <= bound
             lines.append(Line(Verdict.OK if ok else Verdict.REGRESSION, name, "mse",

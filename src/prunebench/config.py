@@ -9,7 +9,9 @@ from dataclasses import asdict, dataclass, field, replace
 
 from prunebench.errors import UsageError
 
-SCOPES = ("whole_model", "hidden_dense")
+#: whole_model: every layer with prunable weights (under the task's policy); partial: the
+#: task's partial layers; hidden_dense: the seed task's name for its partial layer.
+SCOPES = ("whole_model", "partial", "hidden_dense")
 SCHEDULES = ("constant", "polynomial")
 #: magnitude: tfmot's prune_low_magnitude; random: a fixed random mask (the control).
 METHODS = ("magnitude", "random")
@@ -101,6 +103,15 @@ class PruneConfig:
     method: str = "magnitude"
     #: (m, n): m zeros in every n consecutive input weights (tfmot's sparsity_m_by_n).
     m_by_n: tuple[int, int] | None = None
+    #: (height, width) blocks of tfmot's block sparsity over a kernel (in, out); implies
+    #: ``sparse_tflite``.
+    block_size: tuple[int, int] | None = None
+    #: Also convert with Optimize.EXPERIMENTAL_SPARSITY and time that flatbuffer.
+    sparse_tflite: bool = False
+
+    @property
+    def converts_sparse(self) -> bool:
+        return self.sparse_tflite or self.block_size is not None
 
     def __post_init__(self) -> None:
         _require(self.scope in SCOPES, f"unknown pruning scope {self.scope!r}; one of {SCOPES}")
@@ -122,6 +133,11 @@ class PruneConfig:
             m, n = self.m_by_n
             _require(0 < m < n, f"m_by_n must be (m, n) with 0 < m < n, got {self.m_by_n}")
             _require(self.method == "magnitude", "m_by_n pruning is tfmot's: method magnitude")
+        if self.block_size is not None:
+            _require(len(self.block_size) == 2 and min(self.block_size) >= 1,
+                     f"block_size must be (height, width) >= 1, got {self.block_size}")
+            _require(self.method == "magnitude" and self.m_by_n is None,
+                     "block sparsity is tfmot's magnitude pruning, not m_by_n")
 
 
 @dataclass(frozen=True)
@@ -160,6 +176,8 @@ class ExperimentConfig:
     description: str
     prune: PruneConfig | None = None
     quantize: str = "none"
+    #: The task (model family) it runs on: prunebench.tasks.
+    task: str = "friedman1"
 
     def __post_init__(self) -> None:
         _require(self.quantize in QUANTIZATIONS,
@@ -180,8 +198,9 @@ def experiment_from_dict(raw: dict[str, object]) -> ExperimentConfig:
     prune = fields.get("prune")
     if isinstance(prune, dict):
         prune = dict(prune)
-        if prune.get("m_by_n") is not None:
-            prune["m_by_n"] = tuple(prune["m_by_n"])
+        for key in ("m_by_n", "block_size"):
+            if prune.get(key) is not None:
+                prune[key] = tuple(prune[key])
         fields["prune"] = PruneConfig(**prune)
     return ExperimentConfig(**fields)  # type: ignore[arg-type]
 
@@ -233,6 +252,7 @@ def run_digest(experiment: ExperimentConfig, profile: Profile) -> str:
 #: digest while at the default, so adding them did not orphan the stored baselines.
 LATER_OPTIONS: dict[str, object] = {
     "method": "magnitude", "m_by_n": None, "ramp_fraction": 0.5, "quantize": "none",
+    "block_size": None, "sparse_tflite": False, "task": "friedman1",
 }
 
 

@@ -1,19 +1,17 @@
-"""The seed's data set: make_friedman1, split as the tutorial splits it."""
+"""The data sets: the seed's make_friedman1, and the digits that ship with scikit-learn."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.datasets import make_friedman1
-from sklearn.model_selection import train_test_split
 
 from prunebench.config import DataConfig
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """float32 arrays: x_* of shape (n, n_features), y_* of shape (n,)."""
+    """x_* float32 of shape (n, ...); y_* of shape (n,): float32 targets or int32 labels."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -23,6 +21,9 @@ class Dataset:
 
 def load_data(config: DataConfig) -> Dataset:
     """Return the train/test split of make_friedman1 that ``config`` describes."""
+    from sklearn.datasets import make_friedman1  # scikit-learn loads only when data is made
+    from sklearn.model_selection import train_test_split
+
     x, y = make_friedman1(
         n_samples=config.n_samples, n_features=config.n_features, random_state=config.data_seed
     )
@@ -32,3 +33,58 @@ def load_data(config: DataConfig) -> Dataset:
     as32 = np.float32
     return Dataset(x_train.astype(as32), y_train.astype(as32),
                    x_test.astype(as32), y_test.astype(as32))
+
+
+#: load_digits: 1,797 8x8 images, pixel values 0..16, ten classes.
+DIGITS_LEVELS = 17
+DIGITS_SIDE = 8
+#: Image layouts a digits task asks for.
+LAYOUTS = ("flat", "flat784", "image", "rgb", "rows", "tokens")
+#: flat784: each image scaled up (nearest neighbour) to MNIST's 28x28, 784 inputs.
+UPSAMPLED_SIDE = 28
+
+
+def _digits_layout(images: np.ndarray, layout: str) -> np.ndarray:
+    """Return (n, 8, 8) pixel counts 0..16 arranged as ``layout`` wants, float32.
+
+    Scaled to [0, 1]: flat (n, 64); flat784 (n, 784), scaled up to 28x28 by nearest
+    neighbour; image (n, 8, 8, 1); rgb (n, 8, 8, 3), the image tiled; rows (n, 8, 8), a
+    sequence of 8 rows. tokens (n, 64): one id per (position, level) pair, for an Embedding.
+    """
+    n = len(images)
+    scaled = images / (DIGITS_LEVELS - 1)
+    if layout == "flat":
+        out = scaled.reshape(n, -1)
+    elif layout == "flat784":
+        nearest = np.arange(UPSAMPLED_SIDE) * DIGITS_SIDE // UPSAMPLED_SIDE
+        out = scaled[:, nearest][:, :, nearest].reshape(n, -1)
+    elif layout == "image":
+        out = scaled[..., None]
+    elif layout == "rgb":
+        out = np.repeat(scaled[..., None], 3, axis=-1)
+    elif layout == "rows":
+        out = scaled
+    else:
+        positions = np.arange(DIGITS_SIDE * DIGITS_SIDE)
+        out = positions * DIGITS_LEVELS + images.reshape(n, -1).astype(np.int64)
+    return out.astype(np.float32)
+
+
+def digits(config: DataConfig, layout: str) -> Dataset:
+    """Return load_digits split by ``config`` (test_size, split_seed), stratified by class.
+
+    ``config.n_samples`` caps the rows (the smoke profile's 1,000); the rest of the
+    DataConfig describes friedman1 and is not used.
+    """
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown digits layout {layout!r}; one of {LAYOUTS}")
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    bunch = load_digits()
+    images = bunch.images[: config.n_samples]
+    labels = bunch.target[: config.n_samples]
+    x = _digits_layout(images, layout)
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, labels, test_size=config.test_size, random_state=config.split_seed, stratify=labels)
+    return Dataset(x_train, y_train.astype(np.int32), x_test, y_test.astype(np.int32))

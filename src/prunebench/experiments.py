@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
+from prunebench import tasks
 from prunebench.config import DEFAULT_TARGET_SPARSITY, ExperimentConfig, PruneConfig
 from prunebench.errors import UsageError
 
@@ -92,11 +94,39 @@ def _structured_and_quantized() -> list[ExperimentConfig]:
     ]
 
 
+#: Separates a task from its experiment in a name: 'digits_cnn/whole_model'.
+TASK_SEPARATOR = "/"
+
+
+def task_experiments(task: tasks.Task) -> list[ExperimentConfig]:
+    """Return a task's experiments named '<task>/<experiment>' (the seed's task: its registry)."""
+    if task.name == tasks.DEFAULT:
+        return [e for e in REGISTRY.values() if e.task == tasks.DEFAULT]
+    return [replace(e, name=f"{task.name}{TASK_SEPARATOR}{e.name}", task=task.name)
+            for e in task.experiments]
+
+
+def unpruned_of(task: str) -> str:
+    """Return the name of ``task``'s unpruned experiment, the one its others fine-tune."""
+    return UNPRUNED if task == tasks.DEFAULT else f"{task}{TASK_SEPARATOR}{UNPRUNED}"
+
+
+def gated_of(task: tasks.Task) -> tuple[str, ...]:
+    """Return the experiments ``task``'s baselines hold and the gate judges."""
+    if task.name == tasks.DEFAULT:
+        return GROUPS["gated"]
+    return tuple(f"{task.name}{TASK_SEPARATOR}{name}" for name in task.gated)
+
+
 _SWEEP = _sweep()
 _RANDOM = _random()
 REGISTRY: dict[str, ExperimentConfig] = {
     e.name: e for e in (*_canonical(), *_SWEEP, *_RANDOM, *_structured_and_quantized())
 }
+#: The built-in zoo beyond the seed's task, in registry order.
+ZOO = tuple(name for name in tasks.BUILTIN if name != tasks.DEFAULT)
+_ZOO_EXPERIMENTS = {task: task_experiments(tasks.builtin(task)) for task in ZOO}
+REGISTRY.update({e.name: e for found in _ZOO_EXPERIMENTS.values() for e in found})
 
 CANONICAL = (UNPRUNED, "whole_model", "dense_only")
 
@@ -113,15 +143,25 @@ GROUPS: dict[str, tuple[str, ...]] = {
     # random control and whole-model pruning past 75% are not: MSE 7-36x unpruned).
     "gated": (*CANONICAL, "dense_const_87.5", "dense_poly_87.5", "whole_poly_75", "whole_2by4",
               "dense_2by4", "whole_pqat_50"),
+    # Every experiment of every built-in task but the seed's.
+    "zoo": tuple(e.name for found in _ZOO_EXPERIMENTS.values() for e in found),
+    # What the zoo's baselines hold: each task's unpruned, whole, partial (and block-sparse).
+    "zoo_gated": tuple(f"{t}{TASK_SEPARATOR}{n}" for t in ZOO for n in tasks.builtin(t).gated),
     "all": tuple(REGISTRY),
+    # Each task's name stands for its experiments.
+    **{task: tuple(e.name for e in found) for task, found in _ZOO_EXPERIMENTS.items()},
 }
 
 
 def family(experiment: ExperimentConfig) -> str:
     """Return the curve an experiment belongs to: scope, method or structure, schedule."""
     prune = experiment.prune
+    prefix = "" if experiment.task == tasks.DEFAULT else f"{experiment.task} "
     if prune is None:
-        return UNPRUNED
+        return prefix + UNPRUNED
+    if experiment.task != tasks.DEFAULT:
+        shape = "block" if prune.block_size else prune.scope.removesuffix("_model")
+        return f"{prefix}{shape}"
     scope = _SCOPE_PREFIX[prune.scope]
     if experiment.quantize != "none":
         return f"{scope} {experiment.quantize}"
@@ -133,30 +173,47 @@ def family(experiment: ExperimentConfig) -> str:
 
 
 def get_experiment(name: str) -> ExperimentConfig:
-    """Return the named experiment, or raise UsageError listing the known ones."""
-    try:
+    """Return the named experiment, or raise UsageError listing the known ones.
+
+    '<task>/<experiment>' names a registered task's experiment (a user task's too).
+    """
+    if name in REGISTRY:
         return REGISTRY[name]
-    except KeyError:
-        raise UsageError(
-            f"unknown experiment {name!r}; groups: {', '.join(GROUPS)}; "
-            "`prunebench list` shows every experiment"
-        ) from None
+    task_name, sep, _ = name.partition(TASK_SEPARATOR)
+    if sep and task_name in tasks.all_tasks():
+        found = {e.name: e for e in task_experiments(tasks.get(task_name))}
+        if name in found:
+            return found[name]
+        raise UsageError(f"task {task_name} has no experiment {name!r}; it has "
+                         f"{', '.join(found)}")
+    raise UsageError(f"unknown experiment {name!r}; groups: {', '.join(GROUPS)}; "
+                     "`prunebench list` shows every experiment")
+
+
+def _expand(name: str) -> tuple[str, ...]:
+    if name in GROUPS:
+        return GROUPS[name]
+    if name not in REGISTRY and name in tasks.all_tasks():
+        return tuple(e.name for e in task_experiments(tasks.get(name)))
+    return (name,)
 
 
 def resolve(names: Iterable[str] | None, sparsity: float | None = None) -> list[ExperimentConfig]:
-    """Return the experiments to run, unpruned first (the others fine-tune its model).
+    """Return the experiments to run, by task, each task's unpruned first (the others fine-tune it).
 
-    ``None`` means the canonical three; a group name stands for its experiments.
-    ``sparsity`` overrides every pruned target.
+    ``None`` means the canonical three; a group name stands for its experiments, a
+    registered task's name for all of its own.
     """
     expanded = [n for name in (CANONICAL if names is None else names)
-                for n in GROUPS.get(name, (name,))]
-    wanted = list(dict.fromkeys(expanded))
-    chosen = [get_experiment(n) for n in wanted]
-    if UNPRUNED not in wanted:
-        chosen.insert(0, REGISTRY[UNPRUNED])
-    else:
-        chosen.sort(key=lambda e: e.name != UNPRUNED)
+                for n in _expand(name)]
+    wanted = [get_experiment(n) for n in dict.fromkeys(expanded)]
+    by_task: dict[str, list[ExperimentConfig]] = {}
+    for experiment in wanted:
+        by_task.setdefault(experiment.task, []).append(experiment)
+    chosen = []
+    for task, found in by_task.items():
+        reference = get_experiment(unpruned_of(task))
+        chosen.extend([reference, *(e for e in found if e.name != reference.name)])
     if sparsity is not None:
         chosen = [e.with_sparsity(sparsity) for e in chosen]
     return chosen

@@ -26,6 +26,8 @@ class Exported:
     tflite: bytes
     #: int8 weights: post-training dynamic range, or the converted QAT model.
     tflite_int8: bytes
+    #: Converted with Optimize.EXPERIMENTAL_SPARSITY, when the experiment asks for it.
+    tflite_sparse: bytes | None = None
 
     @property
     def tflite_bytes(self) -> int:
@@ -57,17 +59,20 @@ def _quiet_stderr() -> Any:
         os.close(saved)
 
 
-def to_tflite(model: Any, int8: bool = False) -> bytes:
+def to_tflite(model: Any, int8: bool = False, sparse: bool = False) -> bytes:
     """Return a TFLite flatbuffer converted from a (stripped) Keras model.
 
     ``int8``: the converter's default optimization, which is dynamic-range int8 weights
-    for a float model and full int8 for a quantization-aware-trained one.
+    for a float model and full int8 for a quantization-aware-trained one. ``sparse``:
+    Optimize.EXPERIMENTAL_SPARSITY, float weights stored in TFLite's sparse format.
     """
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     if int8:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif sparse:
+        converter.optimizations = [tf.lite.Optimize.EXPERIMENTAL_SPARSITY]
     with _quiet_stderr(), contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         # A QAT model carries its own ranges: the converter's call for statistics is moot.
         warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
@@ -83,11 +88,11 @@ def save_h5(model: Any, path: Path) -> bytes:
     return path.read_bytes()
 
 
-def export(model: Any, directory: Path, int8_source: Any = None) -> Exported:
+def export(model: Any, directory: Path, int8_source: Any = None, sparse: bool = False) -> Exported:
     """Return the sizes of ``model`` saved (without optimizer) as HDF5 and converted to TFLite.
 
     The int8 flatbuffer is converted from ``int8_source`` (a QAT model) when given, else
-    from ``model`` by post-training quantization.
+    from ``model`` by post-training quantization. ``sparse``: also a sparse flatbuffer.
     """
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / KERAS_FILE
@@ -98,6 +103,7 @@ def export(model: Any, directory: Path, int8_source: Any = None) -> Exported:
         keras_zip_bytes=zipped_size(payload, KERAS_FILE),
         tflite=to_tflite(model),
         tflite_int8=to_tflite(model if int8_source is None else int8_source, int8=True),
+        tflite_sparse=to_tflite(model, sparse=True) if sparse else None,
     )
 
 
@@ -106,7 +112,7 @@ def kept_path(directory: Path, experiment: str, seed: int, suffix: str) -> Path:
 
     Not ``with_suffix``: experiment names such as ``whole_const_87.5`` contain dots.
     """
-    return directory / f"{experiment}-seed{seed}{suffix}"
+    return directory / f"{experiment.replace('/', '-')}-seed{seed}{suffix}"
 
 
 def zipped_h5_size(model: Any, directory: Path) -> tuple[int, int]:

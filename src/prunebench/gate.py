@@ -24,7 +24,7 @@ from prunebench.compare import (
     judge_timing,
 )
 from prunebench.errors import UsageError
-from prunebench.experiments import UNPRUNED
+from prunebench.experiments import unpruned_of
 from prunebench.record import TIMING_SAMPLE, RunRecord, is_busy, tf_minor
 
 #: What must be equal for the ``same`` band: (label, how to read it from an environment).
@@ -125,7 +125,10 @@ def gate(record: RunRecord, document: Mapping[str, Any], path: Path, thresholds:
         raise UsageError(f"{path} holds none of the experiments run ({', '.join(unknown)}): "
                          "nothing to judge")
     cpu_matches = same_cpu(record.environment, base_env)
-    same_kind = section.get(baselines.TIMING_SAMPLE_KEY) == TIMING_SAMPLE
+    stored_kinds = section.get(baselines.TIMING_SAMPLE_KEY)
+    # Paths added later (tflite_sparse) are absent from older baselines' kinds, not other.
+    same_kind = isinstance(stored_kinds, dict) and all(
+        TIMING_SAMPLE.get(path) == kind for path, kind in stored_kinds.items())
     base_load = section.get(baselines.LOAD_KEY)
     base_busy = is_busy(base_load, base_env.get("cores"))
     timing_judged = cpu_matches and not old_format and same_kind and not base_busy
@@ -152,6 +155,8 @@ def gate(record: RunRecord, document: Mapping[str, Any], path: Path, thresholds:
             current = record.pooled_ratios(name, timer.path)
             stored = [v for ratios in held[name].get("timing", {}).get(timer.path, {}).values()
                       for v in ratios]
+            if not current and not stored:
+                continue  # a path this experiment does not have (tflite_sparse)
             if len(current) >= 2 and len(stored) >= 2:
                 timed.append((name, timer, current, stored))
             else:
@@ -174,5 +179,6 @@ def gate(record: RunRecord, document: Mapping[str, Any], path: Path, thresholds:
             lines.append(judge_paired(check, name, base, current_values, chosen))
         lines.extend(judge_timing(timer, exp, stored, current, alpha)
                      for exp, timer, current, stored in timed if exp == name)
-        lines.extend(floor_lines(name, medians[name], medians.get(UNPRUNED), thresholds.floors))
+        reference = unpruned_of(record.task_of(name))
+        lines.extend(floor_lines(name, medians[name], medians.get(reference), thresholds.floors))
     return Judgement(lines, chosen, differences, notes)

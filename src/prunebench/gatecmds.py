@@ -10,7 +10,18 @@ from pathlib import Path
 
 from rich.console import Console
 
-from prunebench import abtest, baseline, compare, config, experiments, gate, kerasenv, record, report
+from prunebench import (
+    abtest,
+    baseline,
+    compare,
+    config,
+    experiments,
+    gate,
+    kerasenv,
+    record,
+    report,
+    tasks,
+)
 from prunebench.errors import UsageError
 from prunebench.running import (
     DEFAULT_CHECK_SEEDS,
@@ -47,59 +58,104 @@ def _describe_baseline(document: dict, path: Path, profile: str) -> str:
             f"{section.get('created', '?')})")
 
 
+def _judged_tasks(args: argparse.Namespace, rec: record.RunRecord | None) -> list[str]:
+    """Return the tasks a check judges: the record's, the named experiments', or every
+    registered task that has a baseline (the seed's always)."""
+    if rec is not None:
+        return rec.tasks()
+    if args.experiments:
+        return list(dict.fromkeys(e.task for e in experiments.resolve(args.experiments)))
+    found = [tasks.DEFAULT]
+    for name, task in tasks.all_tasks().items():
+        if name != tasks.DEFAULT and any(baseline.task_dir(task).glob("tf*.json")):
+            found.append(name)
+    return found
+
+
+def _baselines(args: argparse.Namespace, tf_now: str, names: list[str]
+               ) -> dict[str, tuple[Path, str, dict]]:
+    """Return {task: (baseline path, why, document)}; refuses missing ones before training."""
+    if args.baseline is not None:
+        if len(names) > 1:
+            raise UsageError(f"--baseline names one file, but tasks {', '.join(names)} are "
+                             "judged: run them one task at a time")
+        return {names[0]: (args.baseline, "given with --baseline", baseline.load(args.baseline))}
+    major, minor = kerasenv.parse_minor(tf_now)
+    found = {}
+    for name in names:
+        path, why = baseline.find(f"{major}.{minor}", args.against, tasks.get(name))
+        found[name] = (path, why, baseline.load(path))
+    return found
+
+
 def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
     thresholds = compare.load_thresholds(args.thresholds)
     rec = record.load(args.results) if args.results is not None else None
     tf_now = str(rec.environment.get("tf") if rec else kerasenv.tf_version())
-    if args.baseline is not None:
-        path, why = args.baseline, "given with --baseline"
-    else:
-        major, minor = kerasenv.parse_minor(tf_now)
-        path, why = baseline.find(f"{major}.{minor}", args.against)
-    document = baseline.load(path)  # refuse a missing or corrupt baseline before training
+    judged_tasks = _judged_tasks(args, rec)
+    chosen = _baselines(args, tf_now, judged_tasks)  # refuse a missing or corrupt one first
     say = partial(out.print, highlight=False, markup=False, soft_wrap=True)
     profile = rec.profile if rec else args.profile
-    judged_against = _describe_baseline(document, path, profile)
-    say(f"TF {tf_now} judged against {judged_against}: {why}")
+    described = {name: _describe_baseline(doc, path, profile)
+                 for name, (path, _, doc) in chosen.items()}
+    for name, (_, why, _) in chosen.items():
+        say(f"TF {tf_now} judged against {described[name]}: {why}")
     if rec is None:
-        held = baseline.profile_section(document, args.profile, path)["experiments"]
+        held = [exp for path, _, doc in chosen.values()
+                for exp in baseline.profile_section(doc, args.profile, path)["experiments"]]
         args.seeds = args.seeds or list(DEFAULT_CHECK_SEEDS)
-        # By default, judge everything the baseline holds (the canonical three at least).
-        args.experiments = args.experiments or list(held)
+        # By default, judge everything the baselines hold (the canonical three at least).
+        args.experiments = args.experiments or held
         check_run_options(args)
         if args.out is not None:
             record.check_writable(args.out)
         rec = run_record(args, err)
         if args.out is not None:
             record.save(rec, args.out)
-    other_version = why != baseline.OWN_VERSION
-    # Another version's baseline may hold fewer experiments: judge those it holds, say so.
-    judged = gate.gate(rec, document, path, thresholds, regime=args.tolerance,
-                       other_tf=other_version, known_only=other_version)
-    for line in judged.lines:
-        say(line.render())
-    for note in judged.notes:
-        say(f"note: {note}")
-    code = compare.exit_code(judged.lines, strict=args.strict)
-    count = Counter(line.verdict for line in judged.lines)
-    regressed = [ln for ln in judged.lines if ln.verdict is compare.Verdict.REGRESSION]
+    lines: list[compare.Line] = []
+    differences: list[str] = []
+    regimes = []
+    for name, (path, why, document) in chosen.items():
+        other_version = why != baseline.OWN_VERSION
+        part = rec if len(chosen) == 1 else rec.only(
+            [n for n in rec.experiment_names() if rec.task_of(n) == name])
+        # Another version's baseline may hold fewer experiments: judge those it holds, say so.
+        judged = gate.gate(part, document, path, thresholds, regime=args.tolerance,
+                           other_tf=other_version, known_only=other_version)
+        for line in judged.lines:
+            say(line.render())
+        for note in judged.notes:
+            say(f"note: {note}")
+        lines.extend(judged.lines)
+        differences.extend(d for d in judged.differences if d not in differences)
+        regimes.append(judged.regime)
+    code = compare.exit_code(lines, strict=args.strict)
+    count = Counter(line.verdict for line in lines)
+    regressed = [ln for ln in lines if ln.verdict is compare.Verdict.REGRESSION]
     if count[compare.Verdict.IMPROVEMENT]:
         say(f"{count[compare.Verdict.IMPROVEMENT]} figure(s) improved beyond tolerance, "
             f"unexplained{' (--strict: fails)' if args.strict else ''}; to keep them, refresh the "
             f"baseline: {baseline.UPDATE_COMMAND.format(profile=rec.profile)}")
     for line in regressed:
         say(f"REGRESSION {line.experiment}.{line.metric}: {line.value:.6g} {line.limit}")
-    say(f"environment differences from the baseline: {'; '.join(judged.differences) or 'none'}")
-    say(f"gate: {'FAIL' if code else 'PASS'} - TF {tf_now} judged against {judged_against} "
-        f"with seeds {' '.join(map(str, rec.seeds))}, {judged.regime} band: {len(judged.lines)} "
+    say(f"environment differences from the baseline: {'; '.join(differences) or 'none'}")
+    against = (described[judged_tasks[0]] if len(chosen) == 1 else
+               f"the baselines of {len(chosen)} tasks ({', '.join(str(p) for p, _, _ in chosen.values())})")
+    regime = "/".join(dict.fromkeys(regimes))
+    say(f"gate: {'FAIL' if code else 'PASS'} - TF {tf_now} judged against {against} "
+        f"with seeds {' '.join(map(str, rec.seeds))}, {regime} band: {len(lines)} "
         f"checks, {len(regressed)} regressed, {count[compare.Verdict.IMPROVEMENT]} improved, "
         f"{count[compare.Verdict.CHANGED]} changed")
     return code
 
 
+#: What `prunebench baseline --update` runs unless told: every task's gated experiments.
+DEFAULT_BASELINE_EXPERIMENTS = ("gated", "zoo_gated")
+
+
 def cmd_baseline(args: argparse.Namespace, out: Console, err: Console) -> int:
-    path = args.baseline or baseline.default_path()
     if not args.update:
+        path = args.baseline or baseline.default_path()
         document = baseline.load(path)
         for name, section in document["profiles"].items():
             out.print(f"{path}: TF {document['tf_minor']}, profile {name}, seeds "
@@ -107,30 +163,45 @@ def cmd_baseline(args: argparse.Namespace, out: Console, err: Console) -> int:
         return 0
     args.seeds = args.seeds or list(range(baseline.MIN_SEEDS))
     baseline.require_seeds(len(args.seeds))  # before training, not after
-    record.check_writable(path)
-    if args.out is not None:
-        record.check_writable(args.out)
-    if path.exists():
-        baseline.load(path)  # a corrupt file is refused, not overwritten
     rec = record.load(args.results) if args.results else None
     tf = str(rec.environment.get("tf") if rec else kerasenv.tf_version())
     if kerasenv.is_prerelease(tf):
         raise UsageError(f"TF {tf} is a pre-release: baselines are made from releases; judge it "
                          "with prunebench check (against the newest older baseline)")
+    if rec is None and args.experiments is None:
+        args.experiments = list(DEFAULT_BASELINE_EXPERIMENTS)
+        if not kerasenv.pqat_supported():
+            args.experiments = [n for group in DEFAULT_BASELINE_EXPERIMENTS
+                                for n in experiments.GROUPS[group]
+                                if experiments.REGISTRY[n].quantize == "none"]
+            err.print(f"PQAT experiments left out: tfmot's PQAT needs TF >= 2.16, not {tf}",
+                      highlight=False)
+    names = rec.tasks() if rec else _judged_tasks(args, None)
+    if args.baseline is not None and len(names) > 1:
+        raise UsageError(f"--baseline names one file, but tasks {', '.join(names)} are run: "
+                         "make their baselines one task at a time, or leave --baseline out")
+    major, minor = kerasenv.parse_minor(tf)
+    paths = {name: args.baseline or baseline.default_path(f"{major}.{minor}", tasks.get(name))
+             for name in names}
+    for path in paths.values():
+        record.check_writable(path)
+        if path.exists():
+            baseline.load(path)  # a corrupt file is refused, not overwritten
+    if args.out is not None:
+        record.check_writable(args.out)
     if rec is None:
-        if args.experiments is None:
-            args.experiments = ["gated"]
-            if not kerasenv.pqat_supported():
-                args.experiments = [n for n in experiments.GROUPS["gated"]
-                                    if experiments.REGISTRY[n].quantize == "none"]
-                err.print(f"PQAT experiments left out: tfmot's PQAT needs TF >= 2.16, not {tf}",
-                          highlight=False)
         rec = run_record(args, err)
     if args.out is not None:
         record.save(rec, args.out)
-    baseline.update(path, rec)
+    for name, path in paths.items():
+        part = rec if len(paths) == 1 else rec.only(
+            [n for n in rec.experiment_names() if rec.task_of(n) == name])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        baseline.update(path, part)
     out.print(report.results_table(rec))
-    out.print(f"baseline {path} updated: profile {rec.profile}, seeds {rec.seeds}", highlight=False)
+    for name, path in paths.items():
+        out.print(f"baseline {path} updated ({name}): profile {rec.profile}, seeds {rec.seeds}",
+                  highlight=False)
     return 0
 
 

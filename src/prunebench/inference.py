@@ -22,24 +22,42 @@ from prunebench.timing import TIMING_SAMPLE
 THREADS = 1
 
 
-def _interpreter_class() -> tuple[Any, str]:
+def _interpreter_module() -> tuple[Any, str]:
     try:
-        from ai_edge_litert.interpreter import Interpreter
+        from ai_edge_litert import interpreter
 
-        return Interpreter, "ai_edge_litert"
+        return interpreter, "ai_edge_litert"
     except ImportError:
         import tensorflow as tf
 
-        return tf.lite.Interpreter, "tf.lite"
+        return tf.lite, "tf.lite"
 
 
-def tflite_predictor(flatbuffer: bytes, batch: int) -> tuple[Callable[[np.ndarray], np.ndarray], str]:
-    """Return (predict function for ``batch`` rows, interpreter name) for a TFLite model."""
-    cls, name = _interpreter_class()
-    interpreter = cls(model_content=flatbuffer, num_threads=THREADS)
+def _interpreter_class() -> tuple[Any, str]:
+    module, name = _interpreter_module()
+    return module.Interpreter, name
+
+
+def make_interpreter(flatbuffer: bytes, delegates: bool = True) -> Any:
+    """Return a one-thread interpreter; ``delegates=False``: built-in kernels, no XNNPACK."""
+    module, _ = _interpreter_module()
+    kind = module.OpResolverType.AUTO if delegates else (
+        module.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    return module.Interpreter(model_content=flatbuffer, num_threads=THREADS,
+                              experimental_op_resolver_type=kind)
+
+
+def tflite_predictor(flatbuffer: bytes, batch: int, delegates: bool = True
+                     ) -> tuple[Callable[[np.ndarray], np.ndarray], str]:
+    """Return (predict function for ``batch`` rows, interpreter name) for a TFLite model.
+
+    ``delegates=False`` runs TFLite's built-in kernels only (no default XNNPACK delegate).
+    """
+    interpreter = make_interpreter(flatbuffer, delegates)
+    name = _interpreter_module()[1]
     inp = interpreter.get_input_details()[0]
     out = interpreter.get_output_details()[0]
-    interpreter.resize_tensor_input(inp["index"], [batch, int(inp["shape"][-1])])
+    interpreter.resize_tensor_input(inp["index"], [batch, *map(int, inp["shape"][1:])])
     interpreter.allocate_tensors()
 
     def predict(x: np.ndarray) -> np.ndarray:
@@ -51,17 +69,17 @@ def tflite_predictor(flatbuffer: bytes, batch: int) -> tuple[Callable[[np.ndarra
 
 
 def tflite_weight_sparsity(flatbuffer: bytes) -> tuple[float, int]:
-    """Return (fraction of zeros, tensor count) over the int8 rank-2 weight tensors.
+    """Return (fraction of zeros, tensor count) over the int8 weight tensors of rank >= 2.
 
-    Those are the quantized Dense kernels; the sparsity is read back from the flatbuffer
-    itself, after quantization rounded every weight.
+    Those are the quantized Dense, convolution, recurrent and attention kernels; the
+    sparsity is read back from the flatbuffer itself, after quantization rounded every weight.
     """
     cls, _ = _interpreter_class()
     interpreter = cls(model_content=flatbuffer)
     interpreter.allocate_tensors()
     zeros = total = count = 0
     for detail in interpreter.get_tensor_details():
-        if detail["dtype"] != np.int8 or len(detail["shape"]) != 2:
+        if detail["dtype"] != np.int8 or len(detail["shape"]) < 2:
             continue
         try:
             values = interpreter.get_tensor(detail["index"])
@@ -73,11 +91,71 @@ def tflite_weight_sparsity(flatbuffer: bytes) -> tuple[float, int]:
     return (zeros / total if total else float("nan")), count
 
 
+@dataclass(frozen=True)
+class SparseStructure:
+    """What an EXPERIMENTAL_SPARSITY flatbuffer holds: its sparse tensors and its ops."""
+
+    sparse_tensors: int
+    densify_ops: int
+    ops: tuple[str, ...]
+
+
+def sparse_structure(flatbuffer: bytes) -> SparseStructure:
+    """Return the count of tensors stored sparse, of DENSIFY ops, and every op, in order.
+
+    A sparse tensor carries sparsity parameters (a traversal order and per-dimension
+    metadata); a DENSIFY op turns one back into a dense tensor at load time, so a kernel
+    behind it runs dense.
+    """
+    cls, _ = _interpreter_class()
+    reader = cls(model_content=flatbuffer)
+    sparse = sum(1 for d in reader.get_tensor_details() if d.get("sparsity_parameters"))
+    ops = tuple(op["op_name"] for op in reader._get_ops_details())
+    return SparseStructure(sparse, sum(op == "DENSIFY" for op in ops), ops)
+
+
 def keras_predictor(model: Any) -> Callable[[Any], Any]:
     """Return the model's forward pass compiled with tf.function (no training behaviour)."""
     import tensorflow as tf
 
     return tf.function(lambda x: model(x, training=False))
+
+
+#: The stand-in reference of a model that is not a Dense stack: a numpy Dense stack of
+#: this many weights at least, so a call costs more than numpy's own overhead.
+PROXY_MIN_WEIGHTS = 4096
+PROXY_SEED = 0
+
+
+def _is_dense_stack(model: Any) -> bool:
+    return all(type(layer).__name__ == "Dense" for layer in model.layers)
+
+
+def numpy_proxy(model: Any, features: int) -> Callable[[np.ndarray], np.ndarray]:
+    """Return a fixed numpy Dense stack, features -> w -> w, as big as ``model`` (>= 4,096).
+
+    The reference of a convolution, recurrent or attention model: its job is to slow down
+    with the machine, not to compute the model; its width follows the parameter count
+    (features * w + w * w), so it is the same for every experiment of a task.
+    """
+    budget = max(PROXY_MIN_WEIGHTS, int(model.count_params()))
+    width = max(1, int((-features + np.sqrt(features**2 + 4 * budget)) / 2))
+    rng = np.random.default_rng(PROXY_SEED)
+    first = rng.standard_normal((features, width)).astype(np.float32)
+    second = rng.standard_normal((width, width)).astype(np.float32)
+
+    def forward(x: np.ndarray) -> np.ndarray:
+        hidden = np.maximum(x.reshape(len(x), -1) @ first, 0.0)
+        return hidden @ second
+
+    return forward
+
+
+def reference_forward(model: Any, x: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Return the reference workload: the model itself in numpy for a Dense stack, else a proxy."""
+    if _is_dense_stack(model):
+        return numpy_forward(model)
+    return numpy_proxy(model, int(np.prod(x.shape[1:])))
 
 
 def numpy_forward(model: Any) -> Callable[[np.ndarray], np.ndarray]:
@@ -92,6 +170,9 @@ def numpy_forward(model: Any) -> Callable[[np.ndarray], np.ndarray]:
             x = x @ kernel + bias
             if activation == "relu":
                 x = np.maximum(x, 0.0)
+            elif activation == "softmax":
+                x = np.exp(x - x.max(axis=-1, keepdims=True))
+                x = x / x.sum(axis=-1, keepdims=True)
             elif activation not in (None, "linear"):
                 raise ValueError(f"numpy reference has no activation {activation!r}")
         return x
@@ -109,6 +190,9 @@ class InferenceTimes:
     tflite_int8: timing.TimingStats
     reference: timing.TimingStats
     interpreter: str
+    #: Block-sparse experiments: the sparse flatbuffer (default kernels), and both
+    #: flatbuffers on TFLite's built-in kernels without the XNNPACK delegate.
+    sparse: dict[str, timing.TimingStats] | None = None
 
     @property
     def keras_ratio(self) -> float:
@@ -124,32 +208,48 @@ def _best_ratio(path: timing.TimingStats, reference: timing.TimingStats, kind: s
     return min(path.of_kind(kind)) / min(reference.of_kind(kind))
 
 
+#: The paths a block-sparse experiment adds to the interleaved blocks.
+SPARSE_PATHS = ("tflite_sparse", "tflite_builtin", "tflite_sparse_builtin")
+
+
 def time_inference(model: Any, flatbuffer: bytes, int8_flatbuffer: bytes, x: np.ndarray,
-                   config: TimingConfig) -> InferenceTimes:
-    """Return Keras, TFLite (float, int8) and reference timings of predicting ``x``."""
+                   config: TimingConfig, sparse_flatbuffer: bytes | None = None) -> InferenceTimes:
+    """Return Keras, TFLite (float, int8) and reference timings of predicting ``x``.
+
+    With ``sparse_flatbuffer``, also the sparse model (default kernels) and the dense and
+    sparse models on built-in kernels only, in the same interleaved blocks.
+    """
     import tensorflow as tf
 
     x_tensor = tf.constant(x)
     keras_fn = keras_predictor(model)
     tflite_fn, interpreter = tflite_predictor(flatbuffer, len(x))
     int8_fn, _ = tflite_predictor(int8_flatbuffer, len(x))
-    reference_fn = numpy_forward(model)
+    reference_fn = reference_forward(model, x)
+    paths = {
+        "keras": lambda: keras_fn(x_tensor).numpy(),
+        "tflite": lambda: tflite_fn(x),
+        "tflite_int8": lambda: int8_fn(x),
+        "reference": lambda: reference_fn(x),
+    }
+    if sparse_flatbuffer is not None:
+        sparse_fn, _ = tflite_predictor(sparse_flatbuffer, len(x))
+        builtin_fn, _ = tflite_predictor(flatbuffer, len(x), delegates=False)
+        sparse_builtin_fn, _ = tflite_predictor(sparse_flatbuffer, len(x), delegates=False)
+        paths.update({"tflite_sparse": lambda: sparse_fn(x),
+                      "tflite_builtin": lambda: builtin_fn(x),
+                      "tflite_sparse_builtin": lambda: sparse_builtin_fn(x)})
     with threadpool_limits(limits=THREADS):
         timed = timing.interleaved(
-            {
-                "keras": lambda: keras_fn(x_tensor).numpy(),
-                "tflite": lambda: tflite_fn(x),
-                "tflite_int8": lambda: int8_fn(x),
-                "reference": lambda: reference_fn(x),
-            },
-            warmup=config.warmup, repeats=config.repeats, number=config.number,
-        )
+            paths, warmup=config.warmup, repeats=config.repeats, number=config.number)
         predict = timing.measure(
             lambda: model.predict(x, batch_size=len(x), verbose=0),
             warmup=1, repeats=config.repeats, number=config.predict_number,
         )
+    sparse = ({path: timed[path] for path in SPARSE_PATHS}
+              if sparse_flatbuffer is not None else None)
     return InferenceTimes(timed["keras"], predict, timed["tflite"], timed["tflite_int8"],
-                          timed["reference"], interpreter)
+                          timed["reference"], interpreter, sparse)
 
 
 def time_ratios(model: Any, flatbuffer: bytes, x: np.ndarray, config: TimingConfig
@@ -160,7 +260,7 @@ def time_ratios(model: Any, flatbuffer: bytes, x: np.ndarray, config: TimingConf
     x_tensor = tf.constant(x)
     keras_fn = keras_predictor(model)
     tflite_fn, _ = tflite_predictor(flatbuffer, len(x))
-    reference_fn = numpy_forward(model)
+    reference_fn = reference_forward(model, x)
     with threadpool_limits(limits=THREADS):
         timed = timing.interleaved(
             {"keras": lambda: keras_fn(x_tensor).numpy(), "tflite": lambda: tflite_fn(x),

@@ -42,7 +42,23 @@ UNITS: dict[str, str] = {
     "tflite_int8_sparsity": "fraction",
     "tflite_int8_tensors": "count",
     "m_by_n_ok": "bool",
+    "accuracy": "fraction",
+    "loss": "nats",
+    "accuracy_vs_unpruned": "x",
+    "tflite_accuracy": "fraction",
+    "tflite_int8_accuracy": "fraction",
+    "tflite_sparse_tensors": "count",
+    "tflite_densify_ops": "count",
+    "tflite_sparse_bytes": "B",
+    "tflite_sparse_ms": "ms",
+    "tflite_builtin_ms": "ms",
+    "tflite_sparse_builtin_ms": "ms",
+    "sparse_speedup": "x",
+    "sparse_speedup_builtin": "x",
 }
+
+#: Probabilities are clipped here before the logarithm, as Keras' cross-entropy clips them.
+PROBABILITY_EPSILON = 1e-7
 
 
 def mse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -55,6 +71,20 @@ def mae(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Return the mean absolute error of predictions, shapes (n,) or (n, 1)."""
     diff = np.ravel(y_true).astype(np.float64) - np.ravel(y_pred).astype(np.float64)
     return float(np.mean(np.abs(diff)))
+
+
+def accuracy(labels: np.ndarray, probabilities: np.ndarray) -> float:
+    """Return the share of rows whose most probable class is the label; shapes (n,), (n, k)."""
+    predicted = np.argmax(np.asarray(probabilities), axis=-1)
+    return float(np.mean(predicted == np.ravel(labels).astype(np.int64)))
+
+
+def crossentropy(labels: np.ndarray, probabilities: np.ndarray) -> float:
+    """Return the mean -log p(label) in nats; labels (n,), probabilities (n, k), float64."""
+    probs = np.clip(np.asarray(probabilities, dtype=np.float64), PROBABILITY_EPSILON,
+                    1.0 - PROBABILITY_EPSILON)
+    picked = probs[np.arange(len(probs)), np.ravel(labels).astype(np.int64)]
+    return float(-np.mean(np.log(picked)))
 
 
 def count_zeros(arrays: Iterable[np.ndarray]) -> tuple[int, int]:

@@ -27,28 +27,37 @@ def _worker_init() -> None:
     kerasenv.keras()  # TensorFlow pinned to its threads before anything runs
 
 
-def _base_task(experiment: ExperimentConfig, seed: int, profile: Profile,
-               keep_dir: Path | None) -> tuple[Any, list[np.ndarray], Any]:
-    from prunebench import pipeline
-    from prunebench.data import load_data
+def _task(experiment: ExperimentConfig, specs: Sequence[str]) -> Any:
+    """Return the experiment's task in a worker, registering the parent's --task specs first."""
+    from prunebench import tasks
 
-    data = load_data(profile.data)
-    base, fit = pipeline.train_base(seed, data, profile)
-    result = pipeline.run_experiment(experiment, seed, base, fit, data, profile,
+    for spec in specs:
+        tasks.load_spec(spec)
+    return tasks.get(experiment.task)
+
+
+def _base_task(experiment: ExperimentConfig, seed: int, profile: Profile,
+               keep_dir: Path | None, specs: Sequence[str]) -> tuple[Any, list[np.ndarray], Any]:
+    from prunebench import pipeline
+
+    task = _task(experiment, specs)
+    data = task.load_data(profile.data)
+    base, fit = pipeline.train_base(task, seed, data, profile)
+    result = pipeline.run_experiment(task, experiment, seed, base, fit, data, profile,
                                      keep_dir=keep_dir)
     return result, base.get_weights(), fit
 
 
 def _pruned_task(experiment: ExperimentConfig, seed: int, weights: list[np.ndarray],
                  fit: Any, profile: Profile, tensorboard: Path | None,
-                 keep_dir: Path | None) -> Any:
-    from prunebench import models, pipeline
-    from prunebench.data import load_data
+                 keep_dir: Path | None, specs: Sequence[str]) -> Any:
+    from prunebench import pipeline
 
-    data = load_data(profile.data)
-    base = models.build_model(data.x_train.shape[1])
+    task = _task(experiment, specs)
+    data = task.load_data(profile.data)
+    base = task.build_model(data)
     base.set_weights(weights)
-    return pipeline.run_experiment(experiment, seed, base, fit, data, profile,
+    return pipeline.run_experiment(task, experiment, seed, base, fit, data, profile,
                                    tensorboard=tensorboard, keep_dir=keep_dir)
 
 
@@ -62,7 +71,10 @@ def run(
     keep_dir: Path | None = None,
 ) -> list[Any]:
     """Return the pipeline's results for every seed and experiment, in serial order."""
-    unpruned, pruned = experiments[0], list(experiments[1:])
+    from prunebench import pipeline, tasks
+
+    groups = [chosen for _, chosen in pipeline.by_task(experiments)]
+    specs = tasks.specs()
     total = len(seeds) * len(experiments)
     done = 0
 
@@ -76,19 +88,20 @@ def run(
     context = multiprocessing.get_context("spawn")  # fork and TensorFlow threads do not mix
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
                              initializer=_worker_init) as pool:
-        bases: dict[Future[Any], int] = {
-            pool.submit(_base_task, unpruned, seed, profile, keep_dir): seed for seed in seeds}
-        tasks: dict[Future[Any], tuple[int, str]] = {}
+        bases: dict[Future[Any], tuple[int, list[ExperimentConfig]]] = {
+            pool.submit(_base_task, chosen[0], seed, profile, keep_dir, specs): (seed, chosen)
+            for chosen in groups for seed in seeds}
+        pending: dict[Future[Any], tuple[int, str]] = {}
         for future in as_completed(bases):
-            seed = bases[future]
+            seed, chosen = bases[future]
             result, weights, fit = future.result()
-            results[(seed, unpruned.name)] = result
-            tick(f"seed {seed} {unpruned.name}")
-            for experiment in pruned:
-                task = pool.submit(_pruned_task, experiment, seed, weights, fit, profile,
-                                   tensorboard, keep_dir)
-                tasks[task] = (seed, experiment.name)
-        for future in as_completed(tasks):
-            results[tasks[future]] = future.result()
-            tick(f"seed {tasks[future][0]} {tasks[future][1]}")
-    return [results[(seed, e.name)] for seed in seeds for e in experiments]
+            results[(seed, chosen[0].name)] = result
+            tick(f"seed {seed} {chosen[0].name}")
+            for experiment in chosen[1:]:
+                job = pool.submit(_pruned_task, experiment, seed, weights, fit, profile,
+                                  tensorboard, keep_dir, specs)
+                pending[job] = (seed, experiment.name)
+        for future in as_completed(pending):
+            results[pending[future]] = future.result()
+            tick(f"seed {pending[future][0]} {pending[future][1]}")
+    return [results[(seed, e.name)] for chosen in groups for seed in seeds for e in chosen]

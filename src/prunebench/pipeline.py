@@ -19,10 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from prunebench import export, inference, kerasenv, metrics, models, pruning, train
+from prunebench import export, inference, kerasenv, metrics, models, pruning, tasks, timing, train
 from prunebench.config import ExperimentConfig, Profile, run_digest
-from prunebench.data import Dataset, load_data
-from prunebench.experiments import UNPRUNED
+from prunebench.data import Dataset
+from prunebench.experiments import unpruned_of
+from prunebench.tasks import Task
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +46,11 @@ class ExperimentResult:
     invariants: dict[str, Any]
     summary: list[dict[str, Any]]
     timings: dict[str, Any] = field(default_factory=dict)
+    task: str = tasks.DEFAULT
 
 
 def _predict(model: Any, x: np.ndarray) -> np.ndarray:
-    return np.asarray(model.predict(x, batch_size=len(x), verbose=0)).ravel()
+    return np.asarray(model.predict(x, batch_size=len(x), verbose=0))
 
 
 def _max_diff(a: np.ndarray, b: np.ndarray) -> float:
@@ -64,18 +66,61 @@ class Trained:
     #: The deployable float model: wrappers stripped.
     stripped: Any
     fit: train.TrainResult
-    #: The layers whose kernels were pruned.
-    pruned_layers: list[str]
     #: The QAT model the int8 TFLite is converted from (PQAT), else None (post-training).
     quantized: Any = None
 
 
 def _tflite_predict(flatbuffer: bytes, x: np.ndarray) -> np.ndarray:
     predict, _ = inference.tflite_predictor(flatbuffer, len(x))
-    return predict(x).ravel()
+    return predict(x)
+
+
+def _wrapped_size(trained: Any, stripped: Any, exported: export.Exported,
+                  directory: Path) -> tuple[dict[str, float], str | None]:
+    """Return ({wrapped_bytes, wrapped_zip_bytes}, None), or ({}, why HDF5 refused the model).
+
+    tfmot's wrapper names every prunable weight's mask 'mask': a layer with two (an
+    LSTM's kernel and recurrent kernel, attention's four projections) cannot be saved as
+    HDF5 while wrapped. Its deployable (stripped) model is measured as always.
+    """
+    if trained is stripped:
+        return {"wrapped_bytes": float(exported.keras_bytes),
+                "wrapped_zip_bytes": float(exported.keras_zip_bytes)}, None
+    try:
+        raw, zipped = export.zipped_h5_size(trained, directory / "wrapped")
+    except ValueError as exc:
+        return {}, f"{type(exc).__name__}: {exc}"
+    return {"wrapped_bytes": float(raw), "wrapped_zip_bytes": float(zipped)}, None
+
+
+def _sparse_figures(task: Task, exported: export.Exported, data: Dataset,
+                    times: inference.InferenceTimes) -> tuple[dict[str, float], list[str]]:
+    """Return the sparse flatbuffer's figures (structure, quality, times) and its op list."""
+    assert exported.tflite_sparse is not None and times.sparse is not None
+    structure = inference.sparse_structure(exported.tflite_sparse)
+    sparse = times.sparse
+    quality = task.evaluate(data.y_test, _tflite_predict(exported.tflite_sparse, data.x_test))
+    kind = timing.TIMING_SAMPLE["tflite"]
+    speedup = np.median(timing.block_ratios(times.tflite.of_kind(kind),
+                                            sparse["tflite_sparse"].of_kind(kind)))
+    speedup_builtin = np.median(timing.block_ratios(sparse["tflite_builtin"].of_kind(kind),
+                                                    sparse["tflite_sparse_builtin"].of_kind(kind)))
+    return {
+        "tflite_sparse_tensors": float(structure.sparse_tensors),
+        "tflite_densify_ops": float(structure.densify_ops),
+        "tflite_sparse_bytes": float(len(exported.tflite_sparse)),
+        f"tflite_sparse_{task.primary.name}": quality[task.primary.name],
+        "tflite_sparse_ms": sparse["tflite_sparse"].median * 1e3,
+        "tflite_builtin_ms": sparse["tflite_builtin"].median * 1e3,
+        "tflite_sparse_builtin_ms": sparse["tflite_sparse_builtin"].median * 1e3,
+        # Dense under XNNPACK (the best dense path) over sparse, per interleaved block.
+        "sparse_speedup": float(speedup),
+        "sparse_speedup_builtin": float(speedup_builtin),
+    }, list(structure.ops)
 
 
 def measure(
+    task: Task,
     experiment: ExperimentConfig,
     seed: int,
     models_: Trained,
@@ -85,47 +130,52 @@ def measure(
 ) -> ExperimentResult:
     """Return every metric of a trained experiment's models.
 
-    With ``keep_dir``, the stripped model stays there as ``{experiment}-seed{seed}.h5``,
-    ``.tflite`` and ``.int8.tflite``.
+    Sparsity is counted over the weights the task declares prunable in the layers the
+    experiment means to prune, whatever tfmot wrapped. With ``keep_dir``, the stripped
+    model stays there as ``{experiment}-seed{seed}.h5``, ``.tflite`` and ``.int8.tflite``.
     """
     trained, stripped = models_.trained, models_.stripped
     pred = _predict(stripped, data.x_test)
-    kernels = pruning.prunable_kernels(stripped)
-    pruned_names = set(models_.pruned_layers)
-    pruned_kernels = [k for name, k in kernels.items() if name in pruned_names]
+    quality = task.evaluate(data.y_test, pred)
+    primary = task.primary.name
+    declared = tasks.declared_weights(stripped)
+    prune = experiment.prune
+    scoped = set(task.scoped_layers(stripped, prune.scope)) if prune else set()
+    pruned_weights = [w for key, w in declared.items() if key.split("/")[0] in scoped]
     weights = stripped.get_weights()
     zeros, total = metrics.count_zeros(weights)
-    prune = experiment.prune
     target = prune.target_sparsity if prune else 0.0
     m_by_n = prune.m_by_n if prune else None
     if m_by_n is not None:
         # The structure fixes the sparsity: m/n, less where a short last group is kept.
-        target = metrics.m_by_n_sparsity([k.shape for k in pruned_kernels], *m_by_n)
+        target = metrics.m_by_n_sparsity([w.shape for w in pruned_weights], *m_by_n)
+    sparse = prune is not None and prune.converts_sparse
     with tempfile.TemporaryDirectory(prefix="prunebench-") as tmp:
-        exported = export.export(stripped, Path(tmp), int8_source=models_.quantized)
+        exported = export.export(stripped, Path(tmp), int8_source=models_.quantized, sparse=sparse)
         reloaded = _predict(export.load(exported.keras_path), data.x_test)
-        wrapped_bytes, wrapped_zip = (
-            (exported.keras_bytes, exported.keras_zip_bytes) if trained is stripped
-            else export.zipped_h5_size(trained, Path(tmp) / "wrapped"))
+        wrapped, wrapped_error = _wrapped_size(trained, stripped, exported, Path(tmp))
         if keep_dir is not None:
             keep_dir.mkdir(parents=True, exist_ok=True)
             kept = partial(export.kept_path, keep_dir, experiment.name, seed)
             shutil.copyfile(exported.keras_path, kept(".h5"))
             kept(".tflite").write_bytes(exported.tflite)
             kept(".int8.tflite").write_bytes(exported.tflite_int8)
+            if exported.tflite_sparse is not None:
+                kept(".sparse.tflite").write_bytes(exported.tflite_sparse)
     tflite_pred = _tflite_predict(exported.tflite, data.x_test)
+    timed_x = data.x_test[: task.timing_rows] if task.timing_rows else data.x_test
     times = inference.time_inference(stripped, exported.tflite, exported.tflite_int8,
-                                     data.x_test, profile.timing)
+                                     timed_x, profile.timing, exported.tflite_sparse)
     int8_sparsity, int8_tensors = inference.tflite_weight_sparsity(exported.tflite_int8)
-    sparsity_pruned = metrics.sparsity(pruned_kernels)
+    sparsity_pruned = metrics.sparsity(pruned_weights)
+    int8_quality = task.evaluate(data.y_test, _tflite_predict(exported.tflite_int8, data.x_test))
     figures = {
-        "mse": metrics.mse(data.y_test, pred),
-        "mae": metrics.mae(data.y_test, pred),
-        "tflite_mse": metrics.mse(data.y_test, tflite_pred),
+        **quality,
+        f"tflite_{primary}": task.evaluate(data.y_test, tflite_pred)[primary],
         "target_sparsity": target,
         "sparsity_pruned": sparsity_pruned,
         "density_pruned": 1.0 - sparsity_pruned,
-        "sparsity_kernels": metrics.sparsity(kernels.values()),
+        "sparsity_kernels": metrics.sparsity(declared.values()),
         "sparsity_all": zeros / total,
         "params": float(total),
         "nonzero_params": float(total - zeros),
@@ -139,28 +189,44 @@ def measure(
         "reference_ms": times.reference.median * 1e3,
         "keras_time_ratio": times.keras_ratio,
         "tflite_time_ratio": times.tflite_ratio,
-        "wrapped_bytes": float(wrapped_bytes),
-        "wrapped_zip_bytes": float(wrapped_zip),
+        **wrapped,
         "tflite_int8_bytes": float(exported.tflite_int8_bytes),
         "tflite_int8_zip_bytes": float(exported.tflite_int8_zip_bytes),
-        "tflite_int8_mse": metrics.mse(data.y_test, _tflite_predict(exported.tflite_int8,
-                                                                   data.x_test)),
+        f"tflite_int8_{primary}": int8_quality[primary],
         "tflite_int8_ms": times.tflite_int8.median * 1e3,
         "tflite_int8_sparsity": int8_sparsity,
         "tflite_int8_tensors": float(int8_tensors),
         "train_s": models_.fit.wall_s,
         "epochs_run": float(models_.fit.epochs_run),
     }
+    invariants: dict[str, Any] = {}
+    if wrapped_error is not None:
+        invariants["wrapped_h5_error"] = wrapped_error
+    if sparse:
+        sparse_figures, invariants["tflite_sparse_ops"] = _sparse_figures(
+            task, exported, data, times)
+        figures.update(sparse_figures)
     if m_by_n is not None:
         figures["m_by_n_ok"] = float(all(
-            metrics.is_m_by_n(kernels[name], *m_by_n) for name in pruned_names))
+            metrics.is_m_by_n(w, *m_by_n) for w in pruned_weights))
     wrapped_diff = _max_diff(_predict(trained, data.x_test), pred)
     reload_diff = _max_diff(reloaded, pred)
     layers = [
-        {"layer": name, "kernel_sparsity": layer_sparsity, "kernel_size": int(kernels[name].size),
-         "pruned": name in pruned_names}
-        for name, layer_sparsity in metrics.per_layer_sparsity(kernels).items()
+        {"layer": key.split("/")[0], "weight": key.split("/", 1)[1],
+         "kernel_sparsity": layer_sparsity, "kernel_size": int(declared[key].size),
+         "pruned": key.split("/")[0] in scoped}
+        for key, layer_sparsity in metrics.per_layer_sparsity(declared).items()
     ]
+    timings = {
+        "keras": times.keras.as_dict(), "keras_predict": times.keras_predict.as_dict(),
+        "tflite": times.tflite.as_dict(), "tflite_int8": times.tflite_int8.as_dict(),
+        "reference": times.reference.as_dict(),
+        **{path: stats.as_dict() for path, stats in (times.sparse or {}).items()},
+        "tflite_interpreter": times.interpreter,
+        # How busy the machine was while timing (1-minute load average): a neighbour
+        # slows numpy's reference more than Keras, so the Keras ratio reads low.
+        "load_1min": os.getloadavg()[0],
+    }
     return ExperimentResult(
         experiment=experiment.name,
         seed=seed,
@@ -173,17 +239,11 @@ def measure(
             "reload_matches": reload_diff <= PREDICTION_ATOL,
             "reload_max_diff": reload_diff,
             "tflite_vs_keras_max_diff": _max_diff(tflite_pred, pred),
+            **invariants,
         },
         summary=models.summary(trained),
-        timings={
-            "keras": times.keras.as_dict(), "keras_predict": times.keras_predict.as_dict(),
-            "tflite": times.tflite.as_dict(), "tflite_int8": times.tflite_int8.as_dict(),
-            "reference": times.reference.as_dict(),
-            "tflite_interpreter": times.interpreter,
-            # How busy the machine was while timing (1-minute load average): a neighbour
-            # slows numpy's reference more than Keras, so the Keras ratio reads low.
-            "load_1min": os.getloadavg()[0],
-        },
+        timings=timings,
+        task=task.name,
     )
 
 
@@ -193,18 +253,19 @@ def _hook(progress: ProgressHook | None, label: str) -> train.EpochHook | None:
     return lambda epoch, epochs: progress(label, epoch, epochs)
 
 
-def train_base(seed: int, data: Dataset, profile: Profile,
+def train_base(task: Task, seed: int, data: Dataset, profile: Profile,
                progress: ProgressHook | None = None) -> tuple[Any, train.TrainResult]:
-    """Return the seed's unpruned model, trained, and what the fit cost."""
+    """Return the seed's unpruned model of ``task``, trained, and what the fit cost."""
     kerasenv.seed_everything(seed)
-    base = models.build_model(data.x_train.shape[1])
-    models.compile_model(base)
+    base = task.build_model(data)
+    task.compile(base)
     fit = train.train(base, data, profile.base_train,
-                      on_epoch=_hook(progress, f"seed {seed} {UNPRUNED}"))
+                      on_epoch=_hook(progress, f"seed {seed} {unpruned_of(task.name)}"))
     return base, fit
 
 
 def fine_tune(
+    task: Task,
     experiment: ExperimentConfig,
     seed: int,
     base: Any,
@@ -222,23 +283,25 @@ def fine_tune(
     kerasenv.seed_everything(seed)
     if prune.method == "random":
         model = models.copy_model(base)
-        masks = pruning.random_masks(model, prune, seed)
+        masks = pruning.random_masks(model, task.scoped_layers(model, prune.scope), prune, seed)
         cbs = [pruning.fixed_mask_callback(masks)]
     else:
-        model = pruning.apply_pruning(models.copy_model(base), prune)
-        logs = tensorboard / f"{experiment.name}-seed{seed}" if tensorboard else None
+        model = pruning.apply_pruning(models.copy_model(base), prune, task.partial_layers,
+                                      task.pruning_policy)
+        logs = (tensorboard / f"{experiment.name.replace('/', '-')}-seed{seed}"
+                if tensorboard else None)
         cbs = pruning.callbacks(logs)
-    models.compile_model(model)
+    task.compile(model)
     fit = train.train(model, data, budget, callbacks=cbs, on_epoch=hook,
-                      start_from_epoch=pruning.ramp_epochs(prune, budget.epochs))
+                      start_from_epoch=pruning.settle_epochs(prune, steps, budget.epochs))
     if prune.method == "random":
         pruning.apply_masks(model, masks)  # restored best weights were masked; stay exact
-        done = Trained(model, model, fit, list(masks))
+        done = Trained(model, model, fit)
     else:
-        done = Trained(model, pruning.strip(model), fit, sorted(pruning.wrapped_layers(model)))
+        done = Trained(model, pruning.strip(model), fit)
     if experiment.quantize == "pqat":
         quantized = pruning.pqat(done.stripped)
-        models.compile_model(quantized)
+        task.compile(quantized)
         qat_fit = train.train(quantized, data, budget, on_epoch=hook)
         done.stripped = pruning.float_weights_of(quantized, done.stripped)
         done.quantized = quantized
@@ -248,6 +311,7 @@ def fine_tune(
 
 
 def run_experiment(
+    task: Task,
     experiment: ExperimentConfig,
     seed: int,
     base: Any,
@@ -260,23 +324,31 @@ def run_experiment(
 ) -> ExperimentResult:
     """Return the measured result of one experiment fine-tuned from the seed's ``base``."""
     if experiment.prune is None:
-        trained = Trained(base, base, base_fit, [])
+        trained = Trained(base, base, base_fit)
     else:
-        trained = fine_tune(experiment, seed, base, data, profile, progress, tensorboard)
-    return measure(experiment, seed, trained, data, profile, keep_dir)
+        trained = fine_tune(task, experiment, seed, base, data, profile, progress, tensorboard)
+    return measure(task, experiment, seed, trained, data, profile, keep_dir)
 
 
 def relate_to_unpruned(results: Sequence[ExperimentResult]) -> None:
-    """Set ``mse_vs_unpruned`` on every result from its own seed's unpruned MSE."""
-    reference = {r.seed: r.metrics["mse"] for r in results if r.experiment == UNPRUNED}
+    """Set ``<primary>_vs_unpruned`` on every result from its task's unpruned, same seed.
+
+    ``mse_vs_unpruned`` for the seed's task, ``accuracy_vs_unpruned`` for classifiers.
+    """
+    primary = {r.task: tasks.get(r.task).primary.name for r in results}
+    reference = {(r.task, r.seed): r.metrics[primary[r.task]] for r in results
+                 if r.experiment == unpruned_of(r.task)}
     for result in results:
-        result.metrics["mse_vs_unpruned"] = result.metrics["mse"] / reference[result.seed]
+        name = primary[result.task]
         m = result.metrics
-        log.info("seed %d %-17s MSE %.4f  sparsity %.4f  %d epochs in %.1f s", result.seed,
-                 result.experiment, m["mse"], m["sparsity_pruned"], m["epochs_run"], m["train_s"])
+        m[f"{name}_vs_unpruned"] = m[name] / reference[(result.task, result.seed)]
+        log.info("seed %d %-17s %s %.4f  sparsity %.4f  %d epochs in %.1f s", result.seed,
+                 result.experiment, name, m[name], m["sparsity_pruned"], m["epochs_run"],
+                 m["train_s"])
 
 
 def run_seed(
+    task: Task,
     experiments: Sequence[ExperimentConfig],
     seed: int,
     profile: Profile,
@@ -285,9 +357,10 @@ def run_seed(
     tensorboard: Path | None = None,
     keep_dir: Path | None = None,
 ) -> list[ExperimentResult]:
-    """Return the results of ``experiments`` (unpruned first) for one seed."""
-    base, fit = train_base(seed, data, profile, progress)
-    results = [run_experiment(e, seed, base, fit, data, profile, progress, tensorboard, keep_dir)
+    """Return the results of ``task``'s ``experiments`` (unpruned first) for one seed."""
+    base, fit = train_base(task, seed, data, profile, progress)
+    results = [run_experiment(task, e, seed, base, fit, data, profile, progress, tensorboard,
+                              keep_dir)
                for e in experiments]
     relate_to_unpruned(results)
     return results
@@ -302,12 +375,13 @@ def run(
     keep_dir: Path | None = None,
     jobs: int = 1,
 ) -> list[ExperimentResult]:
-    """Return the results of every experiment for every seed; ``experiments[0]`` is unpruned.
+    """Return the results of every experiment for every seed, task by task.
 
-    ``jobs`` > 1 spreads the work over that many processes; the figures are the same.
+    Each task's experiments start with its unpruned one (``experiments.resolve`` orders
+    them so). ``jobs`` > 1 spreads the work over that many processes; the figures are
+    the same.
     """
-    if not experiments or experiments[0].prune is not None:
-        raise ValueError("the unpruned experiment must come first: the others fine-tune it")
+    groups = by_task(experiments)
     if any(e.quantize == "pqat" for e in experiments):
         kerasenv.require_pqat()
     if jobs > 1:
@@ -316,6 +390,20 @@ def run(
         results = parallel.run(experiments, seeds, profile, jobs, progress, tensorboard, keep_dir)
         relate_to_unpruned(results)
         return results
-    data = load_data(profile.data)
-    return [r for seed in seeds
-            for r in run_seed(experiments, seed, profile, data, progress, tensorboard, keep_dir)]
+    found = []
+    for task, chosen in groups:
+        data = task.load_data(profile.data)
+        found.extend(r for seed in seeds for r in run_seed(task, chosen, seed, profile, data,
+                                                           progress, tensorboard, keep_dir))
+    return found
+
+
+def by_task(experiments: Sequence[ExperimentConfig]) -> list[tuple[Task, list[ExperimentConfig]]]:
+    """Return the experiments grouped by task in order; raise unless each starts unpruned."""
+    groups: dict[str, list[ExperimentConfig]] = {}
+    for experiment in experiments:
+        groups.setdefault(experiment.task, []).append(experiment)
+    for name, chosen in groups.items():
+        if chosen[0].name != unpruned_of(name):
+            raise ValueError(f"{unpruned_of(name)} must come first: the others fine-tune it")
+    return [(tasks.get(name), chosen) for name, chosen in groups.items()]

@@ -7,6 +7,7 @@ tfmot's pruning-preserving quantization-aware training.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,6 @@ import numpy as np
 
 from prunebench import kerasenv
 from prunebench.config import PruneConfig
-from prunebench.models import HIDDEN_LAYER
 
 
 def steps_per_epoch(n_train: int, batch_size: int, validation_split: float) -> int:
@@ -29,6 +29,17 @@ def ramp_epochs(config: PruneConfig, epochs: int) -> int:
     if config.schedule != "polynomial":
         return 0
     return max(1, round(epochs * config.ramp_fraction))
+
+
+def settle_epochs(config: PruneConfig, steps: int, epochs: int) -> int:
+    """Return the epochs early stopping must wait before it may stop or keep weights.
+
+    A polynomial ramp's epochs; and, whatever the schedule, the epochs before the one
+    holding tfmot's second mask update (step begin + frequency): weights restored from
+    earlier are not pruned yet. With 31 steps an epoch (the digits), that is 3 epochs;
+    with friedman1's 168, none.
+    """
+    return max(ramp_epochs(config, epochs), (config.begin_step + config.frequency) // steps)
 
 
 def resolve_end_step(config: PruneConfig, steps: int, epochs: int) -> PruneConfig:
@@ -63,21 +74,32 @@ def schedule(config: PruneConfig) -> Any:
     )
 
 
-def apply_pruning(model: Any, config: PruneConfig) -> Any:
+def apply_pruning(model: Any, config: PruneConfig, partial_layers: Sequence[str] = (),
+                  policy: str | None = None) -> Any:
     """Return ``model`` with prune_low_magnitude wrapped around the layers ``config`` scopes.
 
-    The result shares ``model``'s layers (and so its weights), as tfmot's own API does.
+    whole_model: tfmot's model-level call (under ``policy``: 'xnnpack' is
+    PruneForLatencyOnXNNPack); any other scope wraps ``partial_layers`` only. The result
+    shares ``model``'s layers (and so its weights), as tfmot's own API does.
     """
     keras = kerasenv.keras()
-    prune = kerasenv.tfmot().sparsity.keras.prune_low_magnitude
+    sparsity = kerasenv.tfmot().sparsity.keras
+    prune = sparsity.prune_low_magnitude
     params: dict[str, Any] = {"pruning_schedule": schedule(config)}
     if config.m_by_n is not None:
         params["sparsity_m_by_n"] = config.m_by_n
+    if config.block_size is not None:
+        params["block_size"] = config.block_size
     if config.scope == "whole_model":
+        if policy == "xnnpack":
+            return prune(model, pruning_policy=sparsity.PruneForLatencyOnXNNPack(), **params)
         return prune(model, **params)
+    wanted = set(partial_layers)
+    if not wanted:
+        raise ValueError(f"scope {config.scope!r} wraps the task's partial layers: none given")
 
     def wrap_hidden(layer: Any) -> Any:
-        if layer.name == HIDDEN_LAYER:
+        if layer.name in wanted:
             return prune(layer, **params)
         return layer
 
@@ -86,20 +108,15 @@ def apply_pruning(model: Any, config: PruneConfig) -> Any:
     return keras.models.clone_model(model, clone_function=wrap_hidden)
 
 
-def scoped_layers(model: Any, scope: str) -> list[str]:
-    """Return the names of the layers whose kernels ``scope`` prunes."""
-    names = [layer.name for layer in model.layers if hasattr(layer, "kernel")]
-    return names if scope == "whole_model" else [n for n in names if n == HIDDEN_LAYER]
-
-
-def random_masks(model: Any, config: PruneConfig, seed: int) -> dict[str, np.ndarray]:
+def random_masks(model: Any, layers: Sequence[str], config: PruneConfig,
+                 seed: int) -> dict[str, np.ndarray]:
     """Return {layer: 0/1 mask} zeroing ``round(target * size)`` random kernel weights.
 
     The same count per layer as tfmot's magnitude masks, chosen without looking at them.
     """
     rng = np.random.default_rng(seed)
     masks = {}
-    for name in scoped_layers(model, config.scope):
+    for name in layers:
         shape = model.get_layer(name).kernel.shape
         size = int(np.prod(shape))
         mask = np.ones(size, dtype=np.float32)

@@ -8,17 +8,20 @@ import platform
 import subprocess
 import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from prunebench import kerasenv
-from prunebench.config import run_digest
+from prunebench.config import ExperimentConfig, run_digest
 from prunebench.errors import UsageError
 from prunebench.metrics import UNITS, spread
-from prunebench.timing import SAMPLE_FIELDS, TIMING_SAMPLE, block_ratios
+from prunebench.timing import SAMPLE_FIELDS, TIMING_REFERENCE, TIMING_SAMPLE, block_ratios
+
+#: The task of an experiment recorded before tasks existed: ExperimentConfig's default.
+DEFAULT_TASK = ExperimentConfig.__dataclass_fields__["task"].default
 
 #: A machine is busy while timing when its 1-minute load average reaches its cores minus
 #: this: a run alone loads one core (~1.0-1.3 on this 2-core machine), one beside a second
@@ -145,18 +148,21 @@ class RunRecord:
                 if r["experiment"] == experiment and metric in r["metrics"]}
 
     def ratio_samples(self, experiment: str, path: str) -> dict[int, list[float]]:
-        """Return {seed: per-round ratios of ``path`` to the reference}, of TIMING_SAMPLE's kind.
+        """Return {seed: per-round ratios of ``path`` to its reference}, of TIMING_SAMPLE's kind.
 
-        Seeds whose result lacks those block timings (hand-made records, records made
-        before the fastest call was kept) are left out.
+        The reference is TIMING_REFERENCE's: numpy's pass, or the dense TFLite path for
+        the sparse one. Seeds whose result lacks those block timings (hand-made records,
+        records made before the fastest call was kept, experiments without the path)
+        are left out.
         """
         key = SAMPLE_FIELDS[TIMING_SAMPLE[path]]
+        reference = TIMING_REFERENCE[path]
         found = {}
         for r in self.results:
             blocks = r.get("timings", {})
             if (r["experiment"] == experiment and blocks.get(path, {}).get(key)
-                    and blocks.get("reference", {}).get(key)):
-                found[int(r["seed"])] = block_ratios(blocks[path][key], blocks["reference"][key])
+                    and blocks.get(reference, {}).get(key)):
+                found[int(r["seed"])] = block_ratios(blocks[path][key], blocks[reference][key])
         return found
 
     def max_load(self) -> float | None:
@@ -172,6 +178,21 @@ class RunRecord:
     def pooled_ratios(self, experiment: str, path: str) -> list[float]:
         """Return every block's time ratio of ``path``, all seeds pooled (timing is seed-free)."""
         return [v for ratios in self.ratio_samples(experiment, path).values() for v in ratios]
+
+    def task_of(self, experiment: str) -> str:
+        """Return the task an experiment of this record ran on (records before tasks: the seed's)."""
+        config = self.experiments.get(experiment, {}).get("config", {})
+        return str(config.get("task", DEFAULT_TASK))
+
+    def tasks(self) -> list[str]:
+        """Return the tasks of this record's experiments, in order of first appearance."""
+        return list(dict.fromkeys(self.task_of(name) for name in self.experiment_names()))
+
+    def only(self, names: Sequence[str]) -> RunRecord:
+        """Return a copy holding only the experiments ``names`` (results and configs)."""
+        wanted = set(names)
+        return replace(self, experiments={k: v for k, v in self.experiments.items() if k in wanted},
+                       results=[r for r in self.results if r["experiment"] in wanted])
 
     def experiment_names(self) -> list[str]:
         return list(dict.fromkeys(r["experiment"] for r in self.results))

@@ -21,7 +21,11 @@ import numpy as np
 #: swings 20-40% within a block with what ran before it; its fastest call 1-19%) and of the
 #: block's mean for TFLite (steady to 4-8% as it is; a mean also sees a slowdown that hits
 #: only some calls, which a fastest call cannot). The reference is summarised the same way.
-TIMING_SAMPLE = {"keras": "fastest", "tflite": "mean"}
+#: tflite_sparse (block-sparse experiments): the sparse flatbuffer's block mean over the
+#: dense flatbuffer's under XNNPACK, the best dense path (``TIMING_REFERENCE``).
+TIMING_SAMPLE = {"keras": "fastest", "tflite": "mean", "tflite_sparse": "mean"}
+#: What each gated path's samples are divided by: the numpy reference, or another path.
+TIMING_REFERENCE = {"keras": "reference", "tflite": "reference", "tflite_sparse": "tflite"}
 #: Where each kind of sample is kept in a record's block timings (TimingStats.as_dict).
 SAMPLE_FIELDS = {"fastest": "fastest_s", "mean": "samples_s"}
 
