@@ -183,7 +183,9 @@ def cmd_baseline(args: argparse.Namespace, out: Console, err: Console) -> int:
     major, minor = kerasenv.parse_minor(tf)
     paths = {name: args.baseline or baseline.default_path(f"{major}.{minor}", tasks.get(name))
              for name in names}
-    for path in paths.values():
+    for name, path in paths.items():
+        if name != tasks.DEFAULT:
+            path.parent.mkdir(parents=True, exist_ok=True)  # a new task's folder
         record.check_writable(path)
         if path.exists():
             baseline.load(path)  # a corrupt file is refused, not overwritten
@@ -196,7 +198,6 @@ def cmd_baseline(args: argparse.Namespace, out: Console, err: Console) -> int:
     for name, path in paths.items():
         part = rec if len(paths) == 1 else rec.only(
             [n for n in rec.experiment_names() if rec.task_of(n) == name])
-        path.parent.mkdir(parents=True, exist_ok=True)
         baseline.update(path, part)
     out.print(report.results_table(rec))
     for name, path in paths.items():
