@@ -21,6 +21,9 @@ from prunebench.errors import UsageError
 DIRECTIONS = ("lower", "higher")
 #: What a task predicts: decides its loss and its quality figures.
 KINDS = ("regression", "classification")
+#: Rows of one timed call: one 64-row batch, as the block-sparse measurement was made;
+#: it also keeps a zoo experiment's timing to about a second.
+DEFAULT_TIMING_ROWS = 64
 #: tfmot's policy for XNNPACK's sparse inference (only 1x1 Conv2D pruned).
 POLICIES = ("xnnpack",)
 
@@ -139,7 +142,7 @@ class Task:
     #: A tfmot pruning policy the whole-model experiments are pruned under, or None.
     pruning_policy: str | None = None
     #: Rows of the test set each timed call predicts (None: all of it).
-    timing_rows: int | None = None
+    timing_rows: int | None = DEFAULT_TIMING_ROWS
     experiments: tuple[ExperimentConfig, ...] = field(default_factory=standard_experiments)
     #: The experiments its baseline holds and the gate judges.
     gated: tuple[str, ...] = ("unpruned", "whole_model", "partial")

@@ -17,8 +17,6 @@ from prunebench.tasks.base import Task, standard_experiments
 
 CLASSES = 10
 HIDDEN = 512
-#: The issue's measurement: one 64-row batch per call.
-TIMING_ROWS = 64
 #: (4, 1) blocks: 4 input weights of one output unit, TFLite's 1x4 sparse block.
 BLOCK = (4, 1)
 
@@ -53,7 +51,6 @@ TASK = Task(
     load_data=partial(digits, layout="flat784"),
     build_model=build,
     partial_layers=("hidden2",),
-    timing_rows=TIMING_ROWS,
     experiments=(*standard_experiments(), *_SPARSE),
     gated=("unpruned", "whole_model", "partial", "block_90"),
 )

@@ -1,0 +1,131 @@
+"""The gate over the model zoo and a user's task, against their committed baselines.
+
+As in test_gate.py, regressions are injected from outside prunebench: tfmot's mask update,
+tfmot's prune registry, the TFLite converter (monkeypatched here, or through
+scripts/inject/sitecustomize.py for the command-line tests), never prunebench's own code.
+Each judges the quick profile on seed 0, which every baseline holds.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from prunebench import baseline, compare, config, gate, kerasenv, pipeline, record, tasks
+from prunebench.compare import Verdict
+from prunebench.errors import UsageError
+from prunebench.experiments import ZOO, resolve
+
+pytestmark = pytest.mark.gate
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILE = config.PROFILES["quick"]
+SEEDS = (0,)
+
+
+def judge(task_name: str, names: tuple[str, ...]) -> list[compare.Line]:
+    """Return the gate's lines for a quick run of the task's ``names`` on SEEDS."""
+    major, minor = kerasenv.parse_minor(kerasenv.tf_version() or "0.0")
+    task = tasks.get(task_name)
+    try:
+        path, why = baseline.find(f"{major}.{minor}", task=task)
+    except UsageError as exc:
+        pytest.fail(str(exc))
+    document = baseline.load(path)
+    chosen = resolve([f"{task_name}/{name}" for name in names])
+    results = pipeline.run(chosen, SEEDS, PROFILE)
+    rec = record.from_run(chosen, SEEDS, PROFILE, results)
+    judged = gate.gate(rec, document, path, compare.load_thresholds(),
+                       other_tf=why != baseline.OWN_VERSION)
+    print(f"{judged.regime} band; notes: {judged.notes}")
+    print("\n".join(ln.render() for ln in judged.lines))
+    return judged.lines
+
+
+def regressed(lines: list[compare.Line]) -> set[str]:
+    return {f"{ln.experiment}.{ln.metric}" for ln in lines if ln.verdict is Verdict.REGRESSION}
+
+
+@pytest.mark.parametrize("task_name", ZOO)
+def test_clean_zoo_task_passes_its_gate(task_name):
+    lines = judge(task_name, ("partial",))
+    assert compare.exit_code(lines) == 0, "\n".join(ln.render() for ln in lines)
+    assert {ln.experiment for ln in lines} == {f"{task_name}/unpruned", f"{task_name}/partial"}
+
+
+def test_random_masks_on_convolution_kernels_are_caught(monkeypatch):
+    import tensorflow as tf
+
+    kerasenv.tfmot()
+    from tensorflow_model_optimization.python.core.sparsity.keras import pruning_impl
+
+    original = pruning_impl.Pruning._update_mask
+
+    def random_for_convolutions(self, weights):
+        if weights.shape.rank != 4:
+            return original(self, weights)
+        return original(self, tf.random.stateless_uniform(tf.shape(weights), seed=[1, 2]))
+
+    monkeypatch.setattr(pruning_impl.Pruning, "_update_mask", random_for_convolutions)
+    lines = judge("digits_cnn", ("whole_model",))
+    assert compare.exit_code(lines) == 1
+    assert "digits_cnn/whole_model.loss" in regressed(lines)
+
+
+def test_an_lstm_whose_recurrent_kernel_is_left_unpruned_is_caught(monkeypatch):
+    kerasenv.tfmot()
+    from tensorflow_model_optimization.python.core.sparsity.keras import prune_registry
+
+    cells = dict(prune_registry.PruneRegistry._RNN_CELLS_WEIGHTS_MAP)
+    monkeypatch.setattr(prune_registry.PruneRegistry, "_RNN_CELLS_WEIGHTS_MAP",
+                        {cell: ["kernel"] for cell in cells})
+    lines = judge("digits_lstm", ("partial",))
+    assert compare.exit_code(lines) == 1
+    assert "digits_lstm/partial.sparsity_pruned" in regressed(lines)
+
+
+def test_a_converter_that_stops_emitting_the_sparse_format_is_caught(monkeypatch):
+    import tensorflow as tf
+    from tensorflow.lite.python import lite
+
+    original = lite.TFLiteKerasModelConverterV2.convert
+
+    def dense_only(self):
+        self.optimizations = [o for o in self.optimizations
+                              if o != tf.lite.Optimize.EXPERIMENTAL_SPARSITY]
+        return original(self)
+
+    monkeypatch.setattr(lite.TFLiteKerasModelConverterV2, "convert", dense_only)
+    lines = judge("digits_wide_mlp", ("block_90",))
+    assert compare.exit_code(lines) == 1
+    # The structural figure, deterministic: not only the (noisier) speed-up.
+    assert "digits_wide_mlp/block_90.tflite_sparse_tensors" in regressed(lines)
+
+
+def _cli(*args: str, inject: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    if inject is not None:
+        env["INJECT"] = inject
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(ROOT / "scripts" / "inject"), *filter(None, [env.get("PYTHONPATH")])])
+    return subprocess.run([sys.executable, "-m", "prunebench.cli", *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=900, env=env)
+
+
+def test_example_task_runs_and_passes_then_fails_its_gate_from_the_command_line(tmp_path):
+    """The user's task, installed by entry point: run, check against its committed
+    baseline (exit 0), then tfmot's schedules asking 0.1 less sparsity (exit 1)."""
+    out = tmp_path / "example.json"
+    ran = _cli("run", "--experiments", "cancer_conv1d/partial", "--seeds", "0", "--out", str(out))
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    clean = _cli("check", "--results", str(out))
+    assert clean.returncode == 0, clean.stdout[-3000:]
+    assert "gate: PASS" in clean.stdout and "cancer_conv1d/partial" in clean.stdout
+    injected = _cli("check", "--experiments", "cancer_conv1d/partial", "--seeds", "0",
+                    inject="schedule:0.1")
+    assert injected.returncode == 1, injected.stdout[-3000:]
+    assert "REGRESSION cancer_conv1d/partial.sparsity_pruned" in injected.stdout

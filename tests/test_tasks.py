@@ -1,0 +1,146 @@
+"""The task seam: the registry, declared prunable weights, and every zoo task end to end (smoke)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from prunebench import baseline, config, data, experiments, pipeline, pruning, record, tasks
+from prunebench.errors import UsageError
+
+ROOT = Path(__file__).resolve().parents[1]
+ZOO = experiments.ZOO
+EXAMPLE = "cancer_conv1d"
+
+
+def test_every_builtin_task_is_registered_with_its_three_experiments():
+    registered = tasks.all_tasks()
+    assert set(tasks.BUILTIN) <= set(registered)
+    for name in ZOO:
+        names = [e.name for e in experiments.task_experiments(registered[name])]
+        assert names[:3] == [f"{name}/unpruned", f"{name}/whole_model", f"{name}/partial"]
+        assert all(experiments.get_experiment(n).task == name for n in names)
+
+
+def test_canonical_experiments_keep_their_names_and_digests():
+    # The digests the committed TF 2.21 baseline was made with, before tasks existed.
+    held = baseline.load(ROOT / "baselines" / "tf2.21.json")["profiles"]["quick"]["experiments"]
+    quick = config.PROFILES["quick"]
+    for name in experiments.GROUPS["gated"]:
+        assert config.run_digest(experiments.get_experiment(name), quick) == held[name]["digest"]
+
+
+def test_resolve_puts_each_tasks_unpruned_first():
+    chosen = [e.name for e in experiments.resolve(["digits_cnn/partial", "whole_model"])]
+    assert chosen == ["digits_cnn/unpruned", "digits_cnn/partial", "unpruned", "whole_model"]
+
+
+def test_unknown_task_experiment_names_what_the_task_has():
+    with pytest.raises(UsageError, match="digits_cnn/partial"):
+        experiments.get_experiment("digits_cnn/nosuch")
+
+
+def test_a_task_needs_its_unpruned_experiment():
+    with pytest.raises(UsageError, match="unpruned"):
+        tasks.Task(name="broken", description="", load_data=data.load_data,
+                   build_model=lambda d: None, experiments=(experiments.REGISTRY["whole_model"],))
+
+
+@pytest.mark.parametrize("layout, shape", [("flat", (64,)), ("flat784", (784,)),
+                                           ("image", (8, 8, 1)), ("rgb", (8, 8, 3)),
+                                           ("rows", (8, 8)), ("tokens", (64,))])
+def test_digits_layouts_have_their_shapes(layout, shape):
+    found = data.digits(config.DataConfig(n_samples=200), layout)
+    assert found.x_train.shape[1:] == shape and found.x_train.dtype == np.float32
+    assert set(np.unique(found.y_test)) <= set(range(10))
+    if layout == "tokens":  # one id per (position, level): within the embedding's vocabulary
+        assert found.x_train.max() < data.DIGITS_SIDE**2 * data.DIGITS_LEVELS
+
+
+def _model(name):
+    task = tasks.get(name)
+    return task, task.build_model(task.load_data(config.DataConfig(n_samples=200)))
+
+
+def test_declared_weights_follow_tfmots_prune_registry():
+    expected = {
+        "digits_cnn": {"conv1/kernel", "conv2/kernel", "output/kernel"},
+        "digits_lstm": {"lstm/kernel", "lstm/recurrent_kernel", "output/kernel"},
+        "digits_embedding": {"embedding/embeddings", "output/kernel"},
+        "digits_attention": {"embed/kernel", "attention/query_dense/kernel",
+                             "attention/key_dense/kernel", "attention/value_dense/kernel",
+                             "attention/output_dense/kernel", "output/kernel"},
+        "digits_mobilenet": {"stem/kernel", "pw1/kernel", "pw2/kernel", "output/kernel"},
+    }
+    for name, keys in expected.items():
+        _, model = _model(name)
+        assert set(tasks.declared_weights(model)) == keys, name
+
+
+def test_mobilenet_is_pruned_under_the_xnnpack_policy_on_its_pointwise_convs_only():
+    task, model = _model("digits_mobilenet")
+    prune = config.PruneConfig(scope="whole_model")
+    wrapped = pruning.apply_pruning(model, prune, task.partial_layers, task.pruning_policy)
+    assert pruning.wrapped_layers(wrapped) == {"pw1", "pw2"}
+    assert task.scoped_layers(model, "whole_model") == ["pw1", "pw2"]
+
+
+def test_partial_scope_without_layers_is_refused():
+    _, model = _model("digits_cnn")
+    with pytest.raises(ValueError, match="partial layers"):
+        pruning.apply_pruning(model, config.PruneConfig(scope="partial"))
+
+
+@pytest.mark.parametrize("name", ZOO)
+def test_zoo_task_runs_end_to_end_and_reaches_its_sparsity(name, smoke_profile):
+    task = tasks.get(name)
+    chosen = experiments.resolve([f"{name}/{e}" for e in task.gated])
+    results = pipeline.run(chosen, [0], smoke_profile)
+    assert [r.experiment for r in results] == [e.name for e in chosen]
+    rec = record.from_run(chosen, [0], smoke_profile, results)
+    assert rec.tasks() == [name] and {r["task"] for r in rec.results} == {name}
+    for result in results:
+        m = result.metrics
+        assert abs(m["sparsity_pruned"] - m["target_sparsity"]) <= 0.01, result.experiment
+        assert result.invariants["reload_matches"], result.invariants
+        assert result.invariants["tflite_vs_keras_max_diff"] < 1e-3, result.invariants
+        assert 0.0 <= m["accuracy"] <= 1.0 and m["loss"] > 0
+        assert m["accuracy_vs_unpruned"] > 0
+        if result.experiment.endswith("block_90"):
+            # Every Dense kernel stored sparse, none densified: the sparse kernel runs.
+            assert m["tflite_sparse_tensors"] == 3 and m["tflite_densify_ops"] == 0
+            assert "DENSIFY" not in result.invariants["tflite_sparse_ops"]
+            assert m["tflite_sparse_bytes"] < m["tflite_bytes"] / 4
+
+
+def test_example_task_is_installed_and_found_by_its_entry_point():
+    found = {point.name for point in entry_points(group=tasks.ENTRY_POINT_GROUP)}
+    assert EXAMPLE in found, "pip install --no-deps -e examples/prunebench-example-task"
+    task = tasks.get(EXAMPLE)
+    assert baseline.default_path("2.21", task).is_file()  # committed beside the task
+
+
+def _cli(*args: str, pythonpath: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
+    return subprocess.run([sys.executable, "-m", "prunebench.cli", *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=600, env=env)
+
+
+def test_a_task_spec_that_cannot_be_imported_is_one_line_exit_2():
+    done = _cli("list", "--task", "no_such_module:TASK")
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "no_such_module" in done.stderr
+
+
+def test_a_task_spec_registers_a_task_for_one_command():
+    done = _cli("list", "--task", "spec_task:TASK", pythonpath=ROOT / "tests" / "data")
+    assert done.returncode == 0, done.stderr
+    assert "task spec_task" in done.stdout and "spec_task/partial" in done.stdout
