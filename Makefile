@@ -38,7 +38,7 @@ baselines: $(STAMP)
 	TOX=$(BIN)/tox scripts/remake_baselines.sh
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff check src tests benchmarks scripts examples
 
 type: $(STAMP)
 	$(BIN)/mypy

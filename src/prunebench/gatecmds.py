@@ -72,34 +72,45 @@ def _judged_tasks(args: argparse.Namespace, rec: record.RunRecord | None) -> lis
     return found
 
 
-def _baselines(args: argparse.Namespace, tf_now: str, names: list[str]
-               ) -> dict[str, tuple[Path, str, dict]]:
-    """Return {task: (baseline path, why, document)}; refuses missing ones before training."""
+def _baselines(args: argparse.Namespace, tf_now: str, names: list[str], required: bool
+               ) -> tuple[dict[str, tuple[Path, str, dict]], list[str]]:
+    """Return ({task: (baseline path, why, document)}, notes); refuses missing ones before
+    training, unless not ``required`` (the default set): those tasks are left out, said so."""
     if args.baseline is not None:
         if len(names) > 1:
             raise UsageError(f"--baseline names one file, but tasks {', '.join(names)} are "
                              "judged: run them one task at a time")
-        return {names[0]: (args.baseline, "given with --baseline", baseline.load(args.baseline))}
+        return {names[0]: (args.baseline, "given with --baseline",
+                           baseline.load(args.baseline))}, []
     major, minor = kerasenv.parse_minor(tf_now)
-    found = {}
+    found, notes = {}, []
     for name in names:
-        path, why = baseline.find(f"{major}.{minor}", args.against, tasks.get(name))
+        try:
+            path, why = baseline.find(f"{major}.{minor}", args.against, tasks.get(name))
+        except UsageError as exc:
+            if required or name == tasks.DEFAULT:
+                raise
+            notes.append(f"task {name} not judged: {exc}")
+            continue
         found[name] = (path, why, baseline.load(path))
-    return found
+    return found, notes
 
 
 def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
     thresholds = compare.load_thresholds(args.thresholds)
     rec = record.load(args.results) if args.results is not None else None
     tf_now = str(rec.environment.get("tf") if rec else kerasenv.tf_version())
-    judged_tasks = _judged_tasks(args, rec)
-    chosen = _baselines(args, tf_now, judged_tasks)  # refuse a missing or corrupt one first
+    required = rec is not None or bool(args.experiments)
+    chosen, skipped = _baselines(args, tf_now, _judged_tasks(args, rec), required)
+    judged_tasks = list(chosen)
     say = partial(out.print, highlight=False, markup=False, soft_wrap=True)
     profile = rec.profile if rec else args.profile
     described = {name: _describe_baseline(doc, path, profile)
                  for name, (path, _, doc) in chosen.items()}
     for name, (_, why, _) in chosen.items():
         say(f"TF {tf_now} judged against {described[name]}: {why}")
+    for note in skipped:
+        say(f"note: {note}")
     if rec is None:
         held = [exp for path, _, doc in chosen.values()
                 for exp in baseline.profile_section(doc, args.profile, path)["experiments"]]

@@ -24,9 +24,11 @@ from prunebench.plots import (
     plot_mse_vs_sparsity,
     plot_pareto,
     plot_sizes,
+    plot_sparse_speed,
+    plot_task_quality,
     pool,
 )
-from prunebench.record import RunRecord, tf_minor, write_json_atomic
+from prunebench.record import DEFAULT_TASK, RunRecord, tf_minor, write_json_atomic
 
 __all__ = ["PLOTS", "VERDICT_COLOURS", "pareto_front", "write"]
 
@@ -37,20 +39,34 @@ VERDICT_COLOURS = {"ok": "#d9f2d9", "improvement": "#d6e9ff", "regression": "#f8
 
 def verdicts(records: Sequence[RunRecord], baseline_path: Path | None,
              ) -> tuple[list[compare.Line], str]:
-    """Return the gate's lines for experiments the baseline knows, and a note on where from."""
+    """Return the gate's lines for experiments the baselines know, and a note on where from.
+
+    Each task is judged against its own baseline (``baseline_path``, when given, for all).
+    """
+    from prunebench import tasks
+
     minors = sorted({tf_minor(rec.environment) for rec in records})
     if len(minors) != 1:
         return [], f"records from TF {', '.join(minors)}: no single baseline to judge against"
-    try:
-        path, why = (baseline_path, "given") if baseline_path else baseline.find(minors[0])
-        document = baseline.load(path)
-        judged = gate.gate(merge(records), document, path, compare.load_thresholds(),
-                           known_only=True, other_tf=why != baseline.OWN_VERSION)
-    except UsageError as exc:
-        return [], f"not judged: {exc}"
-    notes = "; ".join(judged.notes)
-    return judged.lines, (f"judged against {path} ({why}), {judged.regime} band, with the "
-                          f"packaged thresholds{'; ' + notes if notes else ''}")
+    merged = merge(records)
+    lines: list[compare.Line] = []
+    said = []
+    for task in merged.tasks():
+        part = merged.only([n for n in merged.experiment_names() if merged.task_of(n) == task])
+        try:
+            path, why = ((baseline_path, "given") if baseline_path else
+                         baseline.find(minors[0], task=tasks.get(task)))
+            document = baseline.load(path)
+            judged = gate.gate(part, document, path, compare.load_thresholds(),
+                               known_only=True, other_tf=why != baseline.OWN_VERSION)
+        except UsageError as exc:
+            said.append(f"{task} not judged: {exc}")
+            continue
+        lines.extend(judged.lines)
+        notes = "; ".join(judged.notes)
+        said.append(f"{task} judged against {path} ({why}), {judged.regime} band"
+                    f"{'; ' + notes if notes else ''}")
+    return lines, "; ".join(said) + "; with the packaged thresholds"
 
 
 def _finite(value: float) -> float | None:
@@ -70,7 +86,10 @@ TABLE_METRICS = (
     ("mse_vs_unpruned", "MSE / unpruned"), ("keras_zip_bytes", "HDF5 zip B"),
     ("tflite_int8_zip_bytes", "int8 zip B"), ("tflite_int8_sparsity", "int8 sparsity"),
     ("tflite_int8_mse", "int8 MSE"), ("keras_ms", "Keras ms"), ("tflite_ms", "TFLite ms"),
-    ("tflite_int8_ms", "int8 ms"),
+    ("tflite_int8_ms", "int8 ms"), ("accuracy", "accuracy"),
+    ("accuracy_vs_unpruned", "accuracy / unpruned"), ("loss", "loss"),
+    ("tflite_int8_accuracy", "int8 accuracy"), ("tflite_sparse_tensors", "sparse tensors"),
+    ("tflite_densify_ops", "DENSIFY ops"), ("sparse_speedup", "sparse speed-up"),
 )
 
 
@@ -191,13 +210,42 @@ def _versions_table(groups: Sequence[tuple[str, list[Experiment]]]) -> str:
     return (f"<table><tr><th>experiment</th><th>metric</th>{head}</tr>{''.join(rows)}</table>")
 
 
+def _figure(prefix: str, filename: str, title: str, caption: str) -> str:
+    return (f"<h3>{html.escape(title)}</h3><p class='note'>{html.escape(caption)}"
+            f"</p><img src='{prefix}{filename}' alt='{html.escape(title)}'>")
+
+
+def _task_plots(found: Sequence[Experiment], out_dir: Path, prefix: str) -> list[str]:
+    """Return the plots of a record's experiments, the seed's task's and each zoo task's."""
+    by_task: dict[str, list[Experiment]] = {}
+    for exp in found:
+        by_task.setdefault(exp.config.task, []).append(exp)
+    plots = []
+    for task, members in by_task.items():
+        if task == DEFAULT_TASK:
+            for filename, title, plot, caption in PLOTS:
+                plot(members, out_dir / f"{prefix}{filename}")
+                plots.append(_figure(prefix, filename, title, caption))
+            continue
+        quality = "accuracy" if any(e.values("accuracy").size for e in members) else "mse"
+        filename = f"{task}-{quality}.png"
+        plot_task_quality(members, out_dir / f"{prefix}{filename}", quality)
+        plots.append(_figure(prefix, filename, f"{task}: {quality} against sparsity",
+                             f"Each experiment of task {task} (median over seeds, bars: min to "
+                             "max); sparsity over the weights the task declares prunable."))
+        if any(e.values("sparse_speedup").size for e in members):
+            filename = f"{task}-sparse.png"
+            plot_sparse_speed(members, out_dir / f"{prefix}{filename}")
+            plots.append(_figure(prefix, filename, f"{task}: sparse inference",
+                                 "The EXPERIMENTAL_SPARSITY flatbuffer against the dense one, "
+                                 "timed in the same interleaved blocks, with the default XNNPACK "
+                                 "delegate and on TFLite's built-in kernels only."))
+    return plots
+
+
 def _version_section(version: str, records: Sequence[RunRecord], found: Sequence[Experiment],
                      out_dir: Path, prefix: str, baseline_path: Path | None) -> str:
-    plots = []
-    for filename, title, plot, caption in PLOTS:
-        plot(found, out_dir / f"{prefix}{filename}")
-        plots.append(f"<h3>{html.escape(title)}</h3><p class='note'>{html.escape(caption)}"
-                     f"</p><img src='{prefix}{filename}' alt='{html.escape(title)}'>")
+    plots = _task_plots(found, out_dir, prefix)
     lines, judged = verdicts(records, baseline_path)
     seeds = sorted({s for rec in records for s in rec.seeds})
     return f"""<h2>TF {html.escape(version)}</h2>

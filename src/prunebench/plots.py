@@ -224,3 +224,31 @@ def plot_inference(found: Sequence[Experiment], path: Path) -> None:
     _bars(found, (("keras_ms", "Keras (tf.function)"), ("tflite_ms", "TFLite float"),
                   ("tflite_int8_ms", "TFLite int8")),
           "ms per pass over the 3,300 test rows,\none thread (median over seeds)", path)
+
+
+def plot_task_quality(found: Sequence[Experiment], path: Path, metric: str = "accuracy") -> Figure:
+    """A zoo task's quality per experiment against its sparsity: median, bars seed min-max."""
+    fig = Figure(figsize=(9, 5), layout="constrained")
+    ax = fig.subplots()
+    taken: dict[str, tuple[str, str, str]] = {}
+    for exp in found:
+        colour, marker, _ = _style(exp.family, taken)
+        y, err = _errorbars([exp], metric)
+        ax.errorbar([exp.median("sparsity_pruned")], y, yerr=err, color=colour, marker=marker,
+                    linestyle="none", capsize=3, markersize=8, label=exp.name)
+    ax.set_xlabel("achieved sparsity of the pruned layers (declared prunable weights)")
+    ax.set_ylabel(f"test {metric} (median, bars: seed min-max)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=3)
+    fig.savefig(path, dpi=110)
+    return fig
+
+
+def plot_sparse_speed(found: Sequence[Experiment], path: Path) -> None:
+    """Milliseconds per 64-row batch, dense and sparse flatbuffers, with and without XNNPACK."""
+    sparse = [e for e in found if e.values("sparse_speedup").size]
+    _bars(sparse, (("tflite_ms", "dense, XNNPACK (default)"),
+                   ("tflite_sparse_ms", "sparse (EXPERIMENTAL_SPARSITY)"),
+                   ("tflite_builtin_ms", "dense, built-in kernels"),
+                   ("tflite_sparse_builtin_ms", "sparse, built-in kernels")),
+          "ms per batch, one thread,\ninterleaved blocks (median over seeds)", path)

@@ -31,6 +31,25 @@ COLUMNS: tuple[Column, ...] = (
     Column("sparsity_all", "sparsity all weights", ".4f"),
     Column("nonzero_params", "non-zero / params", ",.0f"),
 )
+#: The quality columns of classification tasks (the digits zoo), in place of MSE's.
+CLASSIFICATION_COLUMNS: tuple[Column, ...] = (
+    Column("accuracy", "test accuracy", ".4f"),
+    Column("accuracy_vs_unpruned", "accuracy vs unpruned", ".3f"),
+    Column("loss", "test loss", ".4f"),
+    *COLUMNS[3:],
+)
+#: Block-sparse experiments: the EXPERIMENTAL_SPARSITY flatbuffer against the dense one,
+#: timed in the same interleaved blocks.
+SPARSE_COLUMNS: tuple[Column, ...] = (
+    Column("tflite_sparse_tensors", "sparse tensors", ".0f"),
+    Column("tflite_densify_ops", "DENSIFY ops", ".0f"),
+    Column("tflite_sparse_bytes", "sparse TFLite bytes", ",.0f"),
+    Column("tflite_ms", "dense XNNPACK ms", ".3f"),
+    Column("tflite_sparse_ms", "sparse ms", ".3f"),
+    Column("sparse_speedup", "speed-up vs XNNPACK", ".2f"),
+    Column("tflite_builtin_ms", "dense built-in ms", ".3f"),
+    Column("sparse_speedup_builtin", "speed-up vs built-in", ".2f"),
+)
 COST_COLUMNS: tuple[Column, ...] = (
     Column("keras_zip_bytes", "HDF5 zip bytes", ",.0f"),
     Column("tflite_zip_bytes", "TFLite zip bytes", ",.0f"),
@@ -52,27 +71,42 @@ def _cell(stats: dict[str, float], fmt: str) -> str:
 
 
 def results_table(record: RunRecord) -> Group:
-    """Return the results as two tables, quality then cost: median ±half-range over seeds."""
+    """Return the results as tables, quality (per kind of task), cost, sparse inference.
+
+    Each cell is the median ±half-range over seeds.
+    """
     seeds = ", ".join(str(s) for s in record.seeds)
     env = record.environment
-    return Group(
-        metrics_table(record, COLUMNS, title=f"prunebench {record.profile} profile, seeds {seeds}"),
-        metrics_table(record, COST_COLUMNS, caption=(
-            f"TF {env.get('tf')} · {env.get('keras')} · "
-            f"tfmot {env.get('packages', {}).get('tensorflow-model-optimization')} · "
-            "median ±half-range over seeds")),
-    )
+    aggregate = record.aggregate()
+    regression = [n for n, m in aggregate.items() if "accuracy" not in m]
+    classification = [n for n, m in aggregate.items() if "accuracy" in m]
+    sparse = [n for n, m in aggregate.items() if "sparse_speedup" in m]
+    title = f"prunebench {record.profile} profile, seeds {seeds}"
+    tables = [metrics_table(record, columns, title=title if not i else None, names=names)
+              for i, (columns, names) in enumerate(
+                  (c, n) for c, n in ((COLUMNS, regression),
+                                      (CLASSIFICATION_COLUMNS, classification)) if n)]
+    if sparse:
+        tables.append(metrics_table(record, SPARSE_COLUMNS, names=sparse))
+    tables.append(metrics_table(record, COST_COLUMNS, caption=(
+        f"TF {env.get('tf')} · {env.get('keras')} · "
+        f"tfmot {env.get('packages', {}).get('tensorflow-model-optimization')} · "
+        "median ±half-range over seeds")))
+    return Group(*tables)
 
 
 def metrics_table(record: RunRecord, columns: Sequence[Column], title: str | None = None,
-                  caption: str | None = None) -> Table:
-    """Return a rich Table: one row per experiment, median ±half-range over seeds per metric."""
+                  caption: str | None = None, names: Sequence[str] | None = None) -> Table:
+    """Return a rich Table: one row per experiment (of ``names``, default all), median
+    ±half-range over seeds per metric."""
     table = Table(title=title, caption=caption)
     table.add_column("experiment", style="bold", no_wrap=True)
     for column in columns:
         table.add_column(column.header, justify="right", overflow="fold")
     aggregate = record.aggregate()
     for name, metrics in aggregate.items():
+        if names is not None and name not in names:
+            continue
         nonzero = metrics.get("nonzero_params")
         cells = []
         for column in columns:
@@ -90,9 +124,10 @@ def metrics_table(record: RunRecord, columns: Sequence[Column], title: str | Non
 
 
 #: Metrics the TF-version matrix shows, in order.
-MATRIX_METRICS = ("mse", "mse_vs_unpruned", "sparsity_pruned", "keras_zip_bytes",
-                  "tflite_zip_bytes", "keras_time_ratio", "tflite_time_ratio", "keras_ms",
-                  "train_s", "epochs_run")
+MATRIX_METRICS = ("mse", "mse_vs_unpruned", "accuracy", "loss", "sparsity_pruned",
+                  "keras_zip_bytes", "tflite_zip_bytes", "tflite_sparse_tensors",
+                  "tflite_densify_ops", "sparse_speedup", "keras_time_ratio",
+                  "tflite_time_ratio", "keras_ms", "train_s", "epochs_run")
 
 
 def matrix_table(records: Sequence[RunRecord], thresholds: compare.Thresholds) -> Table:

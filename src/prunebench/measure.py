@@ -1,0 +1,237 @@
+"""Measure one trained experiment: quality, sparsity, sizes, TFLite (dense, int8, sparse), time.
+
+Every figure of a result comes from here; training stays in ``pipeline``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from prunebench import export, inference, metrics, models, tasks, timing, train
+from prunebench.config import ExperimentConfig, Profile, run_digest
+from prunebench.data import Dataset
+from prunebench.tasks import Task
+
+#: Stripped and wrapped (or reloaded) predictions may differ by float rounding at most this.
+PREDICTION_ATOL = 1e-5
+
+
+@dataclass
+class ExperimentResult:
+    """Every figure one experiment gave for one seed."""
+
+    experiment: str
+    seed: int
+    digest: str
+    metrics: dict[str, float]
+    layers: list[dict[str, Any]]
+    invariants: dict[str, Any]
+    summary: list[dict[str, Any]]
+    timings: dict[str, Any] = field(default_factory=dict)
+    task: str = tasks.DEFAULT
+
+
+def _predict(model: Any, x: np.ndarray) -> np.ndarray:
+    return np.asarray(model.predict(x, batch_size=len(x), verbose=0))
+
+
+def _max_diff(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64))))
+
+
+@dataclass
+class Trained:
+    """One experiment's models after training: what measure() reads."""
+
+    #: The model as trained: pruning-wrapped for tfmot, masked for the random control.
+    trained: Any
+    #: The deployable float model: wrappers stripped.
+    stripped: Any
+    fit: train.TrainResult
+    #: The QAT model the int8 TFLite is converted from (PQAT), else None (post-training).
+    quantized: Any = None
+
+
+def _tflite_predict(flatbuffer: bytes, x: np.ndarray) -> np.ndarray:
+    predict, _ = inference.tflite_predictor(flatbuffer, len(x))
+    return predict(x)
+
+
+def _wrapped_size(trained: Any, stripped: Any, exported: export.Exported,
+                  directory: Path) -> tuple[dict[str, float], str | None]:
+    """Return ({wrapped_bytes, wrapped_zip_bytes}, None), or ({}, why HDF5 refused the model).
+
+    tfmot's wrapper names every prunable weight's mask 'mask': a layer with two (an
+    LSTM's kernel and recurrent kernel, attention's four projections) cannot be saved as
+    HDF5 while wrapped. Its deployable (stripped) model is measured as always.
+    """
+    if trained is stripped:
+        return {"wrapped_bytes": float(exported.keras_bytes),
+                "wrapped_zip_bytes": float(exported.keras_zip_bytes)}, None
+    try:
+        raw, zipped = export.zipped_h5_size(trained, directory / "wrapped")
+    except ValueError as exc:
+        return {}, f"{type(exc).__name__}: {exc}"
+    return {"wrapped_bytes": float(raw), "wrapped_zip_bytes": float(zipped)}, None
+
+
+def _sparse_figures(task: Task, exported: export.Exported, data: Dataset,
+                    times: inference.InferenceTimes) -> tuple[dict[str, float], list[str]]:
+    """Return the sparse flatbuffer's figures (structure, quality, times) and its op list."""
+    assert exported.tflite_sparse is not None and times.sparse is not None
+    structure = inference.sparse_structure(exported.tflite_sparse)
+    sparse = times.sparse
+    quality = task.evaluate(data.y_test, _tflite_predict(exported.tflite_sparse, data.x_test))
+    kind = timing.TIMING_SAMPLE["tflite"]
+    speedup = np.median(timing.block_ratios(times.tflite.of_kind(kind),
+                                            sparse["tflite_sparse"].of_kind(kind)))
+    speedup_builtin = np.median(timing.block_ratios(sparse["tflite_builtin"].of_kind(kind),
+                                                    sparse["tflite_sparse_builtin"].of_kind(kind)))
+    return {
+        "tflite_sparse_tensors": float(structure.sparse_tensors),
+        "tflite_densify_ops": float(structure.densify_ops),
+        "tflite_sparse_bytes": float(len(exported.tflite_sparse)),
+        f"tflite_sparse_{task.primary.name}": quality[task.primary.name],
+        "tflite_sparse_ms": sparse["tflite_sparse"].median * 1e3,
+        "tflite_builtin_ms": sparse["tflite_builtin"].median * 1e3,
+        "tflite_sparse_builtin_ms": sparse["tflite_sparse_builtin"].median * 1e3,
+        # Dense under XNNPACK (the best dense path) over sparse, per interleaved block.
+        "sparse_speedup": float(speedup),
+        "sparse_speedup_builtin": float(speedup_builtin),
+    }, list(structure.ops)
+
+
+def measure(
+    task: Task,
+    experiment: ExperimentConfig,
+    seed: int,
+    models_: Trained,
+    data: Dataset,
+    profile: Profile,
+    keep_dir: Path | None = None,
+) -> ExperimentResult:
+    """Return every metric of a trained experiment's models.
+
+    Sparsity is counted over the weights the task declares prunable in the layers the
+    experiment means to prune, whatever tfmot wrapped. With ``keep_dir``, the stripped
+    model stays there as ``{experiment}-seed{seed}.h5``, ``.tflite`` and ``.int8.tflite``.
+    """
+    trained, stripped = models_.trained, models_.stripped
+    pred = _predict(stripped, data.x_test)
+    quality = task.evaluate(data.y_test, pred)
+    primary = task.primary.name
+    declared = tasks.declared_weights(stripped)
+    prune = experiment.prune
+    scoped = set(task.scoped_layers(stripped, prune.scope)) if prune else set()
+    pruned_weights = [w for key, w in declared.items() if key.split("/")[0] in scoped]
+    weights = stripped.get_weights()
+    zeros, total = metrics.count_zeros(weights)
+    target = prune.target_sparsity if prune else 0.0
+    m_by_n = prune.m_by_n if prune else None
+    if m_by_n is not None:
+        # The structure fixes the sparsity: m/n, less where a short last group is kept.
+        target = metrics.m_by_n_sparsity([w.shape for w in pruned_weights], *m_by_n)
+    sparse = prune is not None and prune.converts_sparse
+    with tempfile.TemporaryDirectory(prefix="prunebench-") as tmp:
+        exported = export.export(stripped, Path(tmp), int8_source=models_.quantized, sparse=sparse)
+        reloaded = _predict(export.load(exported.keras_path), data.x_test)
+        wrapped, wrapped_error = _wrapped_size(trained, stripped, exported, Path(tmp))
+        if keep_dir is not None:
+            keep_dir.mkdir(parents=True, exist_ok=True)
+            kept = partial(export.kept_path, keep_dir, experiment.name, seed)
+            shutil.copyfile(exported.keras_path, kept(".h5"))
+            kept(".tflite").write_bytes(exported.tflite)
+            kept(".int8.tflite").write_bytes(exported.tflite_int8)
+            if exported.tflite_sparse is not None:
+                kept(".sparse.tflite").write_bytes(exported.tflite_sparse)
+    tflite_pred = _tflite_predict(exported.tflite, data.x_test)
+    timed_x = data.x_test[: task.timing_rows] if task.timing_rows else data.x_test
+    times = inference.time_inference(stripped, exported.tflite, exported.tflite_int8,
+                                     timed_x, profile.timing, exported.tflite_sparse)
+    int8_sparsity, int8_tensors = inference.tflite_weight_sparsity(exported.tflite_int8)
+    sparsity_pruned = metrics.sparsity(pruned_weights)
+    int8_quality = task.evaluate(data.y_test, _tflite_predict(exported.tflite_int8, data.x_test))
+    figures = {
+        **quality,
+        f"tflite_{primary}": task.evaluate(data.y_test, tflite_pred)[primary],
+        "target_sparsity": target,
+        "sparsity_pruned": sparsity_pruned,
+        "density_pruned": 1.0 - sparsity_pruned,
+        "sparsity_kernels": metrics.sparsity(declared.values()),
+        "sparsity_all": zeros / total,
+        "params": float(total),
+        "nonzero_params": float(total - zeros),
+        "keras_bytes": float(exported.keras_bytes),
+        "keras_zip_bytes": float(exported.keras_zip_bytes),
+        "tflite_bytes": float(exported.tflite_bytes),
+        "tflite_zip_bytes": float(exported.tflite_zip_bytes),
+        "keras_ms": times.keras.median * 1e3,
+        "keras_predict_ms": times.keras_predict.median * 1e3,
+        "tflite_ms": times.tflite.median * 1e3,
+        "reference_ms": times.reference.median * 1e3,
+        "keras_time_ratio": times.keras_ratio,
+        "tflite_time_ratio": times.tflite_ratio,
+        **wrapped,
+        "tflite_int8_bytes": float(exported.tflite_int8_bytes),
+        "tflite_int8_zip_bytes": float(exported.tflite_int8_zip_bytes),
+        f"tflite_int8_{primary}": int8_quality[primary],
+        "tflite_int8_ms": times.tflite_int8.median * 1e3,
+        "tflite_int8_sparsity": int8_sparsity,
+        "tflite_int8_tensors": float(int8_tensors),
+        "train_s": models_.fit.wall_s,
+        "epochs_run": float(models_.fit.epochs_run),
+    }
+    invariants: dict[str, Any] = {}
+    if wrapped_error is not None:
+        invariants["wrapped_h5_error"] = wrapped_error
+    if sparse:
+        sparse_figures, invariants["tflite_sparse_ops"] = _sparse_figures(
+            task, exported, data, times)
+        figures.update(sparse_figures)
+    if m_by_n is not None:
+        figures["m_by_n_ok"] = float(all(
+            metrics.is_m_by_n(w, *m_by_n) for w in pruned_weights))
+    wrapped_diff = _max_diff(_predict(trained, data.x_test), pred)
+    reload_diff = _max_diff(reloaded, pred)
+    layers = [
+        {"layer": key.split("/")[0], "weight": key.split("/", 1)[1],
+         "kernel_sparsity": layer_sparsity, "kernel_size": int(declared[key].size),
+         "pruned": key.split("/")[0] in scoped}
+        for key, layer_sparsity in metrics.per_layer_sparsity(declared).items()
+    ]
+    timings = {
+        "keras": times.keras.as_dict(), "keras_predict": times.keras_predict.as_dict(),
+        "tflite": times.tflite.as_dict(), "tflite_int8": times.tflite_int8.as_dict(),
+        "reference": times.reference.as_dict(),
+        **{path: stats.as_dict() for path, stats in (times.sparse or {}).items()},
+        "tflite_interpreter": times.interpreter,
+        # How busy the machine was while timing (1-minute load average): a neighbour
+        # slows numpy's reference more than Keras, so the Keras ratio reads low.
+        "load_1min": os.getloadavg()[0],
+    }
+    return ExperimentResult(
+        experiment=experiment.name,
+        seed=seed,
+        digest=run_digest(experiment, profile),
+        metrics=figures,
+        layers=layers,
+        invariants={
+            "strip_matches_wrapped": wrapped_diff <= PREDICTION_ATOL,
+            "strip_vs_wrapped_max_diff": wrapped_diff,
+            "reload_matches": reload_diff <= PREDICTION_ATOL,
+            "reload_max_diff": reload_diff,
+            "tflite_vs_keras_max_diff": _max_diff(tflite_pred, pred),
+            **invariants,
+        },
+        summary=models.summary(trained),
+        timings=timings,
+        task=task.name,
+    )
