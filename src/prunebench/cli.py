@@ -83,6 +83,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="write tfmot's PruningSummaries here")
     parser.add_argument("--jobs", type=_jobs, default=1, metavar="N",
                         help="worker processes (default 1; time figures are steadiest at 1)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run on the workers of this Dask scheduler (tcp://host:8786); "
+                             "needs prunebench[dask], workers with --nthreads 1")
     add_task_option(parser)
     add_verbose(parser)
 

@@ -37,6 +37,9 @@ class ExperimentResult:
     summary: list[dict[str, Any]]
     timings: dict[str, Any] = field(default_factory=dict)
     task: str = tasks.DEFAULT
+    #: The environment of the worker process that made it (parallel and Dask runs; a
+    #: serial run's is the record's own).
+    environment: dict[str, Any] = field(default_factory=dict)
 
 
 def _predict(model: Any, x: np.ndarray) -> np.ndarray:

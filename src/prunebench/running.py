@@ -41,11 +41,13 @@ def run_record(args: argparse.Namespace, console: Console) -> record.RunRecord:
     kerasenv.keras()
     with progress_display(console) as hook:
         results = pipeline.run(chosen, seeds, profile, progress=hook, tensorboard=args.tensorboard,
-                               jobs=args.jobs)
+                               jobs=args.jobs, scheduler=getattr(args, "scheduler", None))
     return record.from_run(chosen, seeds, profile, results)
 
 
 def check_run_options(args: argparse.Namespace) -> None:
     """Raise UsageError for run options that would only fail after training."""
+    if getattr(args, "scheduler", None) and args.jobs > 1:
+        raise UsageError("--jobs and --scheduler both choose where tasks run: give one")
     if args.tensorboard is not None and importlib.util.find_spec("tensorboard") is None:
         raise UsageError("--tensorboard needs TensorBoard: pip install tensorboard")
