@@ -130,6 +130,12 @@ REGISTRY.update({e.name: e for found in _ZOO_EXPERIMENTS.values() for e in found
 
 CANONICAL = (UNPRUNED, "whole_model", "dense_only")
 
+#: What every version's baseline of the seed's task holds and `prunebench check` judges:
+#: the canonical three and one point of each other family whose figures are steady enough
+#: to gate (the random control and whole-model pruning past 75% are not: MSE 7-36x unpruned).
+GATED = (*CANONICAL, "dense_const_87.5", "dense_poly_87.5", "whole_poly_75", "whole_2by4",
+         "dense_2by4", "whole_pqat_50")
+
 #: Names that stand for several experiments wherever experiments are named.
 GROUPS: dict[str, tuple[str, ...]] = {
     "canonical": CANONICAL,
@@ -138,15 +144,16 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "random": (UNPRUNED, *(e.name for e in _RANDOM)),
     "structured": (UNPRUNED, "whole_2by4", "dense_2by4"),
     "quantized": (UNPRUNED, "whole_pqat_50", "whole_pqat_87.5"),
-    # What every version's baseline holds and `prunebench check` judges: the canonical three
-    # and one point of each other family whose figures are steady enough to gate (the
-    # random control and whole-model pruning past 75% are not: MSE 7-36x unpruned).
-    "gated": (*CANONICAL, "dense_const_87.5", "dense_poly_87.5", "whole_poly_75", "whole_2by4",
-              "dense_2by4", "whole_pqat_50"),
+    "gated": GATED,
     # Every experiment of every built-in task but the seed's.
     "zoo": tuple(e.name for found in _ZOO_EXPERIMENTS.values() for e in found),
     # What the zoo's baselines hold: each task's unpruned, whole, partial (and block-sparse).
     "zoo_gated": tuple(f"{t}{TASK_SEPARATOR}{n}" for t in ZOO for n in tasks.builtin(t).gated),
+    # What CI gates (.ci/run): the seed's gated group and one experiment of every zoo task
+    # (its partial one: a layer family pruned alone), plus the block-sparse one, the only
+    # experiment whose sparse TFLite speed and structure are gated.
+    "ci": (*GATED, *(f"{t}{TASK_SEPARATOR}partial" for t in ZOO),
+           f"digits_wide_mlp{TASK_SEPARATOR}block_90"),
     "all": tuple(REGISTRY),
     # Each task's name stands for its experiments.
     **{task: tuple(e.name for e in found) for task, found in _ZOO_EXPERIMENTS.items()},
