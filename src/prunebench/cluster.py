@@ -1,8 +1,9 @@
 """Runs on an existing Dask cluster (``--scheduler ADDRESS``): its concurrent.futures executor.
 
 Dask's executor has no initializer, so every task sets its worker up itself, first thing
-(``prepare_worker``): the Keras choice (``TF_USE_LEGACY_KERAS``) and the runtime variables
-are set before TensorFlow is first imported in that worker process, and TensorFlow's
+(``parallel._task`` calls ``kerasenv.keras()``): the Keras choice (``TF_USE_LEGACY_KERAS``)
+and the runtime variables are set before TensorFlow is first imported in that worker
+process, and TensorFlow's
 threads are pinned (``PRUNEBENCH_THREADS``, default 1), as the local process pool's
 initializer does. Workers must run one task at a time (``--nthreads 1``): Keras' seeding
 is per process. Workers whose TensorFlow, tf-keras or tfmot differ from this process's are
@@ -16,18 +17,12 @@ from concurrent.futures import Executor
 from contextlib import contextmanager
 from typing import Any
 
-from prunebench import kerasenv
 from prunebench.errors import UsageError
 
 #: Seconds to reach the scheduler before giving up with one line.
 CONNECT_TIMEOUT = 20
 #: Packages whose versions must match between this process and every worker.
 MATCHED = ("tensorflow", "tf-keras", "tensorflow-model-optimization")
-
-
-def prepare_worker() -> None:
-    """Set up this worker process for TensorFlow (idempotent); every task calls it first."""
-    kerasenv.keras()
 
 
 def worker_versions() -> dict[str, str | None]:
