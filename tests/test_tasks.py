@@ -83,6 +83,14 @@ def test_declared_weights_follow_tfmots_prune_registry():
         assert set(tasks.declared_weights(model)) == keys, name
 
 
+@pytest.mark.parametrize("name", [*ZOO, EXAMPLE])
+def test_a_task_builds_the_same_model_config_every_time(name):
+    # Keras names unnamed layers by a per-process counter ('input_2', 'input_4'): a saved
+    # model's size then depends on what ran before it in the process. Every layer is named.
+    first, second = _model(name)[1].get_config(), _model(name)[1].get_config()
+    assert first == second
+
+
 def test_mobilenet_is_pruned_under_the_xnnpack_policy_on_its_pointwise_convs_only():
     task, model = _model("digits_mobilenet")
     prune = config.PruneConfig(scope="whole_model")

@@ -59,12 +59,17 @@ def _describe_baseline(document: dict, path: Path, profile: str) -> str:
 
 
 def _judged_tasks(args: argparse.Namespace, rec: record.RunRecord | None) -> list[str]:
-    """Return the tasks a check judges: the record's, the named experiments', or every
-    registered task that has a baseline (the seed's always)."""
+    """Return the tasks a check judges: the record's, the named experiments', those of the
+    --baseline file's experiments, or every registered task that has a baseline (the seed's
+    always)."""
     if rec is not None:
         return rec.tasks()
     if args.experiments:
         return list(dict.fromkeys(e.task for e in experiments.resolve(args.experiments)))
+    if getattr(args, "baseline", None) is not None:
+        held = baseline.profile_section(baseline.load(args.baseline), args.profile,
+                                        args.baseline)["experiments"]
+        return list(dict.fromkeys(experiments.get_experiment(n).task for n in held))
     found = [tasks.DEFAULT]
     for name, task in tasks.all_tasks().items():
         if name != tasks.DEFAULT and any(baseline.task_dir(task).glob("tf*.json")):

@@ -18,7 +18,7 @@ def build(data: Dataset) -> Any:
     """Return Dense(32) per row -> MultiHeadAttention(2 heads) -> mean over rows -> Dense(10)."""
     keras = kerasenv.keras()
     layers = keras.layers
-    inputs = keras.Input(shape=data.x_train.shape[1:])
+    inputs = keras.Input(shape=data.x_train.shape[1:], name="input")
     x = layers.Dense(WIDTH, activation="relu", name="embed")(inputs)
     x = layers.MultiHeadAttention(HEADS, WIDTH // HEADS, name="attention")(x, x)
     x = layers.GlobalAveragePooling1D(name="pool")(x)

@@ -16,7 +16,7 @@ def build(data: Dataset) -> Any:
     """Return Conv(16) -> BN -> ReLU -> Conv(32) -> BN -> ReLU -> MaxPool -> Dense(10)."""
     layers = kerasenv.keras().layers
     return kerasenv.keras().Sequential([
-        layers.Input(shape=data.x_train.shape[1:]),
+        layers.Input(shape=data.x_train.shape[1:], name="input"),
         layers.Conv2D(16, 3, padding="same", use_bias=False, name="conv1"),
         layers.BatchNormalization(name="bn1"),
         layers.ReLU(name="relu1"),

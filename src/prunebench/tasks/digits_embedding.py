@@ -21,7 +21,7 @@ def build(data: Dataset) -> Any:
     """
     layers = kerasenv.keras().layers
     return kerasenv.keras().Sequential([
-        layers.Input(shape=data.x_train.shape[1:]),
+        layers.Input(shape=data.x_train.shape[1:], name="input"),
         layers.Embedding(VOCABULARY, WIDTH, name="embedding"),
         layers.GlobalAveragePooling1D(name="pool"),
         layers.Dense(CLASSES, activation="softmax", name="output"),

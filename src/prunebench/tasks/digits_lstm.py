@@ -20,7 +20,7 @@ def build(data: Dataset) -> Any:
     """
     layers = kerasenv.keras().layers
     return kerasenv.keras().Sequential([
-        layers.Input(shape=data.x_train.shape[1:]),
+        layers.Input(shape=data.x_train.shape[1:], name="input"),
         layers.LSTM(UNITS, unroll=True, name="lstm"),
         layers.Dense(CLASSES, activation="softmax", name="output"),
     ], name="digits_lstm")

@@ -22,7 +22,7 @@ def build(data: Dataset) -> Any:
     """Return stem conv -> two depthwise + pointwise blocks -> pooled -> Dense(10)."""
     keras = kerasenv.keras()
     layers = keras.layers
-    inputs = keras.Input(shape=data.x_train.shape[1:])
+    inputs = keras.Input(shape=data.x_train.shape[1:], name="input")
     x = layers.ZeroPadding2D((1, 1), name="stem_pad")(inputs)
     x = layers.Conv2D(16, 3, strides=2, padding="valid", use_bias=False, name="stem")(x)
     x = layers.BatchNormalization(name="stem_bn")(x)

@@ -25,7 +25,7 @@ def build(data: Dataset) -> Any:
     """Return Dense(512, relu) -> Dense(512, relu) -> Dense(10, softmax)."""
     layers = kerasenv.keras().layers
     return kerasenv.keras().Sequential([
-        layers.Input(shape=data.x_train.shape[1:]),
+        layers.Input(shape=data.x_train.shape[1:], name="input"),
         layers.Dense(HIDDEN, activation="relu", name="hidden1"),
         layers.Dense(HIDDEN, activation="relu", name="hidden2"),
         layers.Dense(CLASSES, activation="softmax", name="output"),

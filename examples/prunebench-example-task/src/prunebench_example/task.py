@@ -39,7 +39,7 @@ def build(data: Dataset) -> Any:
     """Return Conv1D(16, 3) -> Conv1D(16, 3) -> mean -> Dense(2, softmax)."""
     layers = kerasenv.keras().layers
     return kerasenv.keras().Sequential([
-        layers.Input(shape=data.x_train.shape[1:]),
+        layers.Input(shape=data.x_train.shape[1:], name="input"),
         layers.Conv1D(FILTERS, 3, activation="relu", name="conv1"),
         layers.Conv1D(FILTERS, 3, activation="relu", name="conv2"),
         layers.GlobalAveragePooling1D(name="pool"),
