@@ -46,6 +46,9 @@ warnings.warn("a Python warning reaches the user")        # Python's stderr: not
 import logging; logging.basicConfig(level=logging.INFO)
 logging.getLogger("tensorflow").warning(
     "Compiled the loaded model, but the compiled metrics have yet to be built. x")
+logging.getLogger("tensorflow").warning(
+    "%d out of the last %d calls to %s triggered tf.function retracing. Tracing is expensive",
+    5, 12, "<function predict_function>")
 logging.getLogger("tensorflow").info("Assets written to: /tmp/x/assets")
 logging.getLogger("tensorflow").warning("a TensorFlow warning")
 print("stderr still a terminal:", sys.stderr.isatty(), file=sys.stderr)
@@ -63,6 +66,7 @@ def test_cpp_lines_are_held_back_and_everything_else_passes(min_level):
     assert "a C library's own line" in err
     assert "UserWarning: a Python warning reaches the user" in err
     assert "Compiled the loaded model" not in err and "Assets written" not in err
+    assert "retracing" not in err
     assert "a TensorFlow warning" in err
     assert "stderr still a terminal: False" in err  # a pipe here; a tty stays a tty
     assert err.rstrip().endswith("after restore")

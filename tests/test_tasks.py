@@ -11,7 +11,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from prunebench import baseline, config, data, experiments, pipeline, pruning, record, tasks
+from prunebench import (
+    baseline,
+    config,
+    data,
+    experiments,
+    html_report,
+    pipeline,
+    pruning,
+    record,
+    tasks,
+)
 from prunebench.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,13 +116,17 @@ def test_partial_scope_without_layers_is_refused():
 
 
 @pytest.mark.parametrize("name", ZOO)
-def test_zoo_task_runs_end_to_end_and_reaches_its_sparsity(name, smoke_profile):
+def test_zoo_task_runs_end_to_end_and_reaches_its_sparsity(name, smoke_profile, tmp_path):
     task = tasks.get(name)
     chosen = experiments.resolve([f"{name}/{e}" for e in task.gated])
     results = pipeline.run(chosen, [0], smoke_profile)
     assert [r.experiment for r in results] == [e.name for e in chosen]
     rec = record.from_run(chosen, [0], smoke_profile, results)
     assert rec.tasks() == [name] and {r["task"] for r in rec.results} == {name}
+    page = html_report.write([rec], tmp_path).read_text()  # the report: a section per task
+    assert (tmp_path / f"{name}-accuracy.png").is_file() and f"{name}: accuracy" in page
+    if name == "digits_wide_mlp":
+        assert (tmp_path / f"{name}-sparse.png").is_file() and "sparse inference" in page
     for result in results:
         m = result.metrics
         assert abs(m["sparsity_pruned"] - m["target_sparsity"]) <= 0.01, result.experiment

@@ -31,8 +31,11 @@ TF_LINE = re.compile(rb"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: ([IWEF]) [^\]\s]+:
 #: LiteRT's own logger, and absl's one-line notice before it is initialised.
 PLAIN_LINE = re.compile(rb"^(INFO|WARNING|ERROR): ")
 SEVERITY = {b"I": 0, b"W": 1, b"E": 2, b"F": 3, b"INFO": 0, b"WARNING": 1, b"ERROR": 2}
-#: Keras says this on every model it rebuilds for an experiment (metrics are built at fit).
-KERAS_NOISE = ("Compiled the loaded model, but the compiled metrics have yet to be built",)
+#: Keras says the first on every model it rebuilds for an experiment (metrics are built at
+#: fit); TensorFlow the second when predict() meets its fifth new model of a run (every
+#: experiment's model is new, by design: each traces its own predict function once).
+KERAS_NOISE = ("Compiled the loaded model, but the compiled metrics have yet to be built",
+               "triggered tf.function retracing")
 
 
 def severity(line: bytes) -> int | None:
@@ -49,7 +52,8 @@ def user_min_level(environ: dict[str, str] | os._Environ[str] = os.environ) -> i
 
 class _KerasNoise(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(KERAS_NOISE)
+        message = record.getMessage()
+        return not any(noise in message for noise in KERAS_NOISE)
 
 
 def hold_back_cpp_logs(min_level: int) -> Callable[[], None]:
