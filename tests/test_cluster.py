@@ -31,7 +31,7 @@ def cluster():
     # Worker processes, one thread each, as prunebench requires; the nanny restarts a
     # killed worker, as on a real cluster.
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None, silence_logs=40) as found, \
+                                  dashboard_address=":0", silence_logs=40) as found, \
             distributed.Client(found) as client:
         yield found, client
 
@@ -96,7 +96,7 @@ def test_a_worker_killed_mid_run_leaves_a_whole_record_or_none(cluster, serial, 
 
 def test_workers_with_several_threads_are_refused(tmp_path):
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
-                                  dashboard_address=None, silence_logs=40) as found:
+                                  dashboard_address=":0", silence_logs=40) as found:
         done = _cli(*RUN, "--scheduler", found.scheduler_address, "--out", str(tmp_path / "x"))
         assert done.wait(timeout=300) == 2
         message = done.stderr.read()
