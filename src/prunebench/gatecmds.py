@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 from collections import Counter
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -131,12 +132,15 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
     lines: list[compare.Line] = []
     differences: list[str] = []
     regimes = []
+    # One family-wise false-alarm rate for the whole check: each task's timing tests share
+    # an equal part of it (Bonferroni across tasks, then within each).
+    shared = replace(thresholds, family_alpha=thresholds.family_alpha / len(chosen))
     for name, (path, why, document) in chosen.items():
         other_version = why != baseline.OWN_VERSION
         part = rec if len(chosen) == 1 else rec.only(
             [n for n in rec.experiment_names() if rec.task_of(n) == name])
         # Another version's baseline may hold fewer experiments: judge those it holds, say so.
-        judged = gate.gate(part, document, path, thresholds, regime=args.tolerance,
+        judged = gate.gate(part, document, path, shared, regime=args.tolerance,
                            other_tf=other_version, known_only=other_version)
         for line in judged.lines:
             say(line.render())
