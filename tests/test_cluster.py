@@ -72,26 +72,47 @@ def test_a_worker_killed_mid_run_leaves_a_whole_record_or_none(cluster, serial, 
     run = _cli(*RUN, "--scheduler", found.scheduler_address, "--out", str(out))
     pids = list(client.run(os.getpid).values())
 
-    def kill_one_busy_worker():
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            busy = [w for w, tasks in client.processing().items() if tasks]
-            if busy:
-                os.kill(client.run(os.getpid, workers=[busy[0]])[busy[0]], signal.SIGKILL)
-                return
-            time.sleep(0.2)
-
-    killer = threading.Thread(target=kill_one_busy_worker)
+    killer = threading.Thread(target=_kill_first_busy_worker, args=(client,))
     killer.start()
     code = run.wait(timeout=900)
     killer.join()
     stderr = run.stderr.read()
+    print(f"killed a worker mid-run: exit {code}, record {'whole' if out.exists() else 'absent'}"
+          f"{'; ' + stderr.strip() if code else ''}")  # shown with -rP
     if code == 0:
         assert _figures(out) == serial  # Dask re-ran the lost task: a whole, equal record
     else:
         assert not out.exists(), "a half-written record"
         assert stderr.strip().count("\n") == 0 and "lost" in stderr, stderr
     assert pids  # the workers existed before the kill
+
+
+def _kill_first_busy_worker(client):
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        busy = [w for w, tasks in client.processing().items() if tasks]
+        if busy:
+            os.kill(client.run(os.getpid, workers=[busy[0]])[busy[0]], signal.SIGKILL)
+            return
+        time.sleep(0.2)
+
+
+def test_a_task_whose_worker_dies_with_no_retry_left_fails_in_one_line(tmp_path):
+    import dask
+
+    # No retry allowed: the first lost worker fails its task (KilledWorker).
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                     dashboard_address=":0", silence_logs=40) as found, \
+            distributed.Client(found) as client:
+        out = tmp_path / "lost.json"
+        run = _cli(*RUN, "--scheduler", found.scheduler_address, "--out", str(out))
+        _kill_first_busy_worker(client)
+        code = run.wait(timeout=900)
+        stderr = run.stderr.read()
+    print(f"worker killed, no retry: exit {code}; {stderr.strip()}")  # shown with -rP
+    assert code == 2 and not out.exists()
+    assert stderr.strip().count("\n") == 0 and "was lost running" in stderr, stderr
 
 
 def test_workers_with_several_threads_are_refused(tmp_path):
