@@ -8,6 +8,11 @@
 # script's). Usage: scripts/remake_baselines.sh [VERSION ...]   (default: all; e.g. 215)
 # Pre-releases (tf-nightly, rc) get no baseline of their own: `prunebench check` judges them
 # against the newest older one.
+#   EXPERIMENTS="zoo_gated"  remake only those experiments' task baselines (default: every
+#                            task's gated experiments); their records are then kept as
+#                            results/versions/<RECORD_PREFIX>tfX.Y.json (RECORD_PREFIX "zoo-")
+#   JOBS=2                   spread each version's run over 2 processes (faster; its
+#                            timing then reads busy and is not judged against)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOX=${TOX:-tox}
@@ -22,7 +27,8 @@ for v in "${versions[@]}"; do
     start=$(date +%s)
     "$TOX" run -e "py311-tf$v" --notest
     "$TOX" exec -e "py311-tf$v" -- prunebench baseline --update --profile quick --seeds 0 1 2 3 4 \
-        --out "results/versions/tf${v:0:1}.${v:1}.json"
+        ${EXPERIMENTS:+--experiments $EXPERIMENTS} --jobs "${JOBS:-1}" \
+        --out "results/versions/${RECORD_PREFIX:-}tf${v:0:1}.${v:1}.json"
     echo "TF ${v:0:1}.${v:1}: baseline remade in $(( $(date +%s) - start )) s"
 done
 if [ $# -eq 0 ]; then

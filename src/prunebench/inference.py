@@ -41,8 +41,9 @@ def _interpreter_class() -> tuple[Any, str]:
 def make_interpreter(flatbuffer: bytes, delegates: bool = True) -> Any:
     """Return a one-thread interpreter; ``delegates=False``: built-in kernels, no XNNPACK."""
     module, _ = _interpreter_module()
-    kind = module.OpResolverType.AUTO if delegates else (
-        module.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    # LiteRT exports it at the top; tf.lite (the fallback) under experimental.
+    types = getattr(module, "OpResolverType", None) or module.experimental.OpResolverType
+    kind = types.AUTO if delegates else types.BUILTIN_WITHOUT_DEFAULT_DELEGATES
     return module.Interpreter(model_content=flatbuffer, num_threads=THREADS,
                               experimental_op_resolver_type=kind)
 
