@@ -109,6 +109,18 @@ def test_mobilenet_is_pruned_under_the_xnnpack_policy_on_its_pointwise_convs_onl
     assert task.scoped_layers(model, "whole_model") == ["pw1", "pw2"]
 
 
+def test_int8_sparsity_reads_weights_only_not_an_embeddings_int8_activation():
+    # The embedding lookup's int8 output (1, 64, 16) is an activation: its memory is
+    # whatever the allocator gave, and once made int8 sparsity differ between processes.
+    from prunebench import export, inference
+
+    _, model = _model("digits_embedding")
+    flatbuffer = export.to_tflite(model, int8=True)
+    sparsity, tensors = inference.tflite_weight_sparsity(flatbuffer)
+    assert tensors == 1  # the 1088 x 16 table; the Dense kernel (160 weights) stays float
+    assert inference.tflite_weight_sparsity(flatbuffer) == (sparsity, tensors)
+
+
 def test_partial_scope_without_layers_is_refused():
     _, model = _model("digits_cnn")
     with pytest.raises(ValueError, match="partial layers"):

@@ -69,23 +69,33 @@ def tflite_predictor(flatbuffer: bytes, batch: int, delegates: bool = True
     return predict, name
 
 
+def _constant_tensors(interpreter: Any) -> set[int]:
+    """Return the indices of the tensors no op produces and the model is not fed: weights."""
+    ops = interpreter._get_ops_details()
+    produced = {index for op in ops for index in op["outputs"]}
+    fed = {detail["index"] for detail in interpreter.get_input_details()}
+    return {index for op in ops for index in op["inputs"]
+            if index >= 0 and index not in produced and index not in fed}
+
+
 def tflite_weight_sparsity(flatbuffer: bytes) -> tuple[float, int]:
     """Return (fraction of zeros, tensor count) over the int8 weight tensors of rank >= 2.
 
-    Those are the quantized Dense, convolution, recurrent and attention kernels; the
-    sparsity is read back from the flatbuffer itself, after quantization rounded every weight.
+    Those are the quantized Dense, convolution, recurrent and attention kernels and
+    embedding tables; the sparsity is read back from the flatbuffer itself, after
+    quantization rounded every weight. Only constant tensors count: an int8 activation
+    (an embedding lookup's output) holds whatever memory it was given.
     """
     cls, _ = _interpreter_class()
     interpreter = cls(model_content=flatbuffer)
     interpreter.allocate_tensors()
+    weights = _constant_tensors(interpreter)
     zeros = total = count = 0
     for detail in interpreter.get_tensor_details():
-        if detail["dtype"] != np.int8 or len(detail["shape"]) < 2:
+        if (detail["dtype"] != np.int8 or len(detail["shape"]) < 2
+                or detail["index"] not in weights):
             continue
-        try:
-            values = interpreter.get_tensor(detail["index"])
-        except ValueError:
-            continue  # an activation tensor, not a weight
+        values = interpreter.get_tensor(detail["index"])
         zeros += int(np.count_nonzero(values == 0))
         total += int(values.size)
         count += 1
