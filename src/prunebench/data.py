@@ -53,6 +53,7 @@ def _digits_layout(images: np.ndarray, layout: str) -> np.ndarray:
     """
     n = len(images)
     scaled = images / (DIGITS_LEVELS - 1)
+    out: np.ndarray
     if layout == "flat":
         out = scaled.reshape(n, -1)
     elif layout == "flat784":

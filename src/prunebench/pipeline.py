@@ -170,7 +170,7 @@ def run(
                                scheduler)
         relate_to_unpruned(results)
         return results
-    found = []
+    found: list[ExperimentResult] = []
     for task, chosen in groups:
         data = task.load_data(profile.data)
         found.extend(r for seed in seeds for r in run_seed(task, chosen, seed, profile, data,
