@@ -96,3 +96,15 @@ def tflite_timer(path: Path):
     x = x_test()
     predict, _ = inference.tflite_predictor(path.read_bytes(), len(x))
     return predict, x
+
+
+def figure_reader(metric: str, unit: str, complement: bool = False):
+    """Return an asv track_ method reading ``metric`` (or 1 - it) from the cached run."""
+
+    def track(self, cache):
+        value = cache[self.experiment][metric]
+        return 1.0 - value if complement else value
+
+    track.unit = unit
+    track.__doc__ = f"{'1 - ' if complement else ''}{metric} of the cached run ({unit})."
+    return track

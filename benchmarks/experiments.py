@@ -7,18 +7,7 @@ given in lower-is-better form: MSE, density (1 - sparsity), bytes, seconds, rati
 from __future__ import annotations
 
 from .common import ExperimentBenchmark, keras_timer, tflite_timer
-
-
-def _track(metric: str, unit: str, complement: bool = False):
-    """Return an asv track_ method reading ``metric`` (or 1 - it) from the cached run."""
-
-    def track(self, cache):
-        value = cache[self.experiment][metric]
-        return 1.0 - value if complement else value
-
-    track.unit = unit
-    track.__doc__ = f"{'1 - ' if complement else ''}{metric} of the cached run ({unit})."
-    return track
+from .common import figure_reader as _track
 
 
 class _Figures(ExperimentBenchmark):

@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from .common import MODELS_DIR, SEED, model_file
+from .common import figure_reader as _track
 
 
 def _x_file(task: str) -> Path:
@@ -50,16 +51,6 @@ class ZooBenchmark:
             model_file(self.experiment, suffix).read_bytes(), len(x))
         predict(x)
         return predict, x
-
-
-def _track(metric: str, unit: str, complement: bool = False):
-    def track(self, cache):
-        value = cache[self.experiment][metric]
-        return 1.0 - value if complement else value
-
-    track.unit = unit
-    track.__doc__ = f"{'1 - ' if complement else ''}{metric} of the cached run ({unit})."
-    return track
 
 
 class _Figures(ZooBenchmark):

@@ -137,8 +137,7 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
     shared = replace(thresholds, family_alpha=thresholds.family_alpha / len(chosen))
     for name, (path, why, document) in chosen.items():
         other_version = why != baseline.OWN_VERSION
-        part = rec if len(chosen) == 1 else rec.only(
-            [n for n in rec.experiment_names() if rec.task_of(n) == name])
+        part = rec if len(chosen) == 1 else rec.of_task(name)
         # Another version's baseline may hold fewer experiments: judge those it holds, say so.
         judged = gate.gate(part, document, path, shared, regime=args.tolerance,
                            other_tf=other_version, known_only=other_version)
@@ -216,8 +215,7 @@ def cmd_baseline(args: argparse.Namespace, out: Console, err: Console) -> int:
     if args.out is not None:
         record.save(rec, args.out)
     for name, path in paths.items():
-        part = rec if len(paths) == 1 else rec.only(
-            [n for n in rec.experiment_names() if rec.task_of(n) == name])
+        part = rec if len(paths) == 1 else rec.of_task(name)
         baseline.update(path, part)
     out.print(report.results_table(rec))
     for name, path in paths.items():

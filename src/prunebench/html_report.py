@@ -52,7 +52,7 @@ def verdicts(records: Sequence[RunRecord], baseline_path: Path | None,
     lines: list[compare.Line] = []
     said = []
     for task in merged.tasks():
-        part = merged.only([n for n in merged.experiment_names() if merged.task_of(n) == task])
+        part = merged.of_task(task)
         try:
             path, why = ((baseline_path, "given") if baseline_path else
                          baseline.find(minors[0], task=tasks.get(task)))

@@ -194,6 +194,10 @@ class RunRecord:
         return replace(self, experiments={k: v for k, v in self.experiments.items() if k in wanted},
                        results=[r for r in self.results if r["experiment"] in wanted])
 
+    def of_task(self, task: str) -> RunRecord:
+        """Return a copy holding only the experiments of ``task``."""
+        return self.only([n for n in self.experiment_names() if self.task_of(n) == task])
+
     def experiment_names(self) -> list[str]:
         return list(dict.fromkeys(r["experiment"] for r in self.results))
 
