@@ -26,6 +26,8 @@ mkdir -p results/versions
 for v in "${versions[@]}"; do
     start=$(date +%s)
     "$TOX" run -e "py311-tf$v" --notest
+    # The example of a user's task, as the environment's commands_pre install it.
+    "$TOX" exec -e "py311-tf$v" -- python -m pip install -q --no-deps -e examples/prunebench-example-task
     "$TOX" exec -e "py311-tf$v" -- prunebench baseline --update --profile quick --seeds 0 1 2 3 4 \
         ${EXPERIMENTS:+--experiments $EXPERIMENTS} --jobs "${JOBS:-1}" \
         --out "results/versions/${RECORD_PREFIX:-}tf${v:0:1}.${v:1}.json"

@@ -209,3 +209,42 @@ def test_a_baseline_timed_on_a_busy_machine_has_its_timing_left_unjudged(tmp_pat
 def test_busy_is_the_load_of_all_cores_but_half_a_one():
     assert record.is_busy(1.6, 2) and not record.is_busy(1.3, 2)
     assert not record.is_busy(None, 2) and not record.is_busy(3.0, None)
+
+
+def _timed(rec, keras_factor, load):
+    """Give every result 15 rounds of Keras and numpy timings, Keras ``keras_factor`` slower."""
+    rounds = range(15)
+    for r in rec.results:
+        reference = [1e-3 * (1 + 0.01 * ((i * 7 + r["seed"]) % 5)) for i in rounds]
+        keras = [t * 50 * keras_factor * (1 + 0.01 * ((i * 3) % 4)) for i, t in enumerate(reference)]
+        r["timings"] = {"load_1min": load, "keras": {"fastest_s": keras},
+                        "reference": {"fastest_s": reference}}
+    rec.environment["cores"] = 2
+    return rec
+
+
+def test_a_run_timed_on_a_busy_machine_has_its_keras_ratio_judged_beyond_the_busy_margin(tmp_path):
+    path = tmp_path / "tf2.21.json"
+    baseline.update(path, _timed(make_record(), 1.0, load=1.0))
+    document = baseline.load(path)
+    thresholds = compare.load_thresholds()
+    keras = next(t for t in thresholds.timing if t.metric == "keras_time_ratio")
+    assert keras.margin < 1.3 < keras.busy_margin
+
+    def verdict(factor, load):
+        judged = gate.gate(_timed(make_record(seeds=(0,)), factor, load), document, path,
+                           thresholds)
+        [line] = [ln for ln in judged.lines if ln.metric == "keras_time_ratio"]
+        return line.verdict, judged.notes
+
+    assert verdict(1.3, load=1.0)[0] is compare.Verdict.REGRESSION  # quiet: beyond x1.2
+    busy_verdict, notes = verdict(1.3, load=2.5)
+    assert busy_verdict is compare.Verdict.OK
+    assert any("busy machine (1-minute load up to 2.50; 1 of 1 experiments)" in n
+               and "keras_time_ratio x1.5" in n for n in notes)
+    assert verdict(2.0, load=2.5)[0] is compare.Verdict.REGRESSION  # busy: beyond x1.5
+
+
+def test_a_busy_margin_narrower_than_the_margin_is_refused():
+    with pytest.raises(UsageError, match="busy_margin must be >= margin"):
+        compare.TimingCheck("keras_time_ratio", "keras", margin=1.2, busy_margin=1.1)

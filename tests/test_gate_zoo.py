@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import skip_known_refusals
 from prunebench import baseline, compare, config, gate, kerasenv, pipeline, record, tasks
 from prunebench.compare import Verdict
 from prunebench.errors import UsageError
@@ -37,8 +38,9 @@ def judge(task_name: str, names: tuple[str, ...]) -> list[compare.Line]:
         pytest.fail(str(exc))
     document = baseline.load(path)
     chosen = resolve([f"{task_name}/{name}" for name in names])
-    results = pipeline.run(chosen, SEEDS, PROFILE)
-    rec = record.from_run(chosen, SEEDS, PROFILE, results)
+    refused = pipeline.refusals(chosen, PROFILE)  # as the command line does: the rest run
+    results = pipeline.run([e for e in chosen if e.name not in refused], SEEDS, PROFILE)
+    rec = record.from_run(chosen, SEEDS, PROFILE, results, refused)
     judged = gate.gate(rec, document, path, compare.load_thresholds(),
                        other_tf=why != baseline.OWN_VERSION)
     print(f"{judged.regime} band; notes: {judged.notes}")
@@ -83,6 +85,7 @@ def test_an_lstm_whose_recurrent_kernel_is_left_unpruned_is_caught(monkeypatch):
     cells = dict(prune_registry.PruneRegistry._RNN_CELLS_WEIGHTS_MAP)
     monkeypatch.setattr(prune_registry.PruneRegistry, "_RNN_CELLS_WEIGHTS_MAP",
                         {cell: ["kernel"] for cell in cells})
+    skip_known_refusals(_refused_here("digits_lstm", ("partial",)), tasks.get("digits_lstm"))
     lines = judge("digits_lstm", ("partial",))
     assert compare.exit_code(lines) == 1
     assert "digits_lstm/partial.sparsity_pruned" in regressed(lines)
@@ -104,6 +107,54 @@ def test_a_converter_that_stops_emitting_the_sparse_format_is_caught(monkeypatch
     assert compare.exit_code(lines) == 1
     # The structural figure, deterministic: not only the (noisier) speed-up.
     assert "digits_wide_mlp/block_90.tflite_sparse_tensors" in regressed(lines)
+
+
+def _refused_here(task_name: str, names: tuple[str, ...]) -> dict[str, str]:
+    return pipeline.refusals(resolve([f"{task_name}/{n}" for n in names]), PROFILE)
+
+
+def test_a_layer_tfmot_no_longer_accepts_is_refused_in_one_line_and_fails_the_gate(monkeypatch):
+    """tfmot's registry without Conv2D (as TF 2.15's lacks Keras' LSTM): the wrap is refused
+    before anything trains, named in one line, and is a regression where the baseline ran it."""
+    kerasenv.tfmot()
+    from tensorflow_model_optimization.python.core.sparsity.keras import prune_registry
+
+    registry = prune_registry.PruneRegistry._LAYERS_WEIGHTS_MAP
+    for layer in [cls for cls in registry if cls.__name__ == "Conv2D"]:
+        monkeypatch.delitem(registry, layer)
+    refused = _refused_here("digits_cnn", ("unpruned", "whole_model", "partial"))
+    assert set(refused) == {"digits_cnn/whole_model", "digits_cnn/partial"}
+    why = refused["digits_cnn/partial"]
+    assert "\n" not in why and why.startswith("tfmot ") and "refuses to prune" in why
+    assert why.split("refuses to prune ")[1].split()[0].endswith(".Conv2D") and " under TF " in why
+    # What the gate says of them (nothing else ran): against the baseline that ran both.
+    major, minor = kerasenv.parse_minor(kerasenv.tf_version() or "0.0")
+    path, _ = baseline.find(f"{major}.{minor}", task=tasks.get("digits_cnn"))
+    chosen = resolve(["digits_cnn/whole_model", "digits_cnn/partial"])
+    rec = record.from_run(chosen, SEEDS, PROFILE, [], refused)
+    judged = gate.gate(rec, baseline.load(path), path, compare.load_thresholds())
+    assert regressed(judged.lines) == {"digits_cnn/whole_model.refused",
+                                       "digits_cnn/partial.refused"}
+    assert all(why in ln.render() for ln in judged.lines if ln.experiment.endswith("/partial"))
+
+
+def test_a_refusal_the_baseline_also_had_is_said_and_passes(tmp_path, monkeypatch):
+    kerasenv.tfmot()
+    from tensorflow_model_optimization.python.core.sparsity.keras import prune_registry
+
+    registry = prune_registry.PruneRegistry._LAYERS_WEIGHTS_MAP
+    for layer in [cls for cls in registry if cls.__name__ == "Conv2D"]:
+        monkeypatch.delitem(registry, layer)
+    refused = _refused_here("digits_cnn", ("unpruned", "partial"))
+    major, minor = kerasenv.parse_minor(kerasenv.tf_version() or "0.0")
+    path, _ = baseline.find(f"{major}.{minor}", task=tasks.get("digits_cnn"))
+    document = baseline.load(path)
+    section = document["profiles"]["quick"]
+    section["refused"] = dict(refused)
+    del section["experiments"]["digits_cnn/partial"]
+    rec = record.from_run(resolve(["digits_cnn/partial"]), SEEDS, PROFILE, [], refused)
+    [line] = gate.gate(rec, document, path, compare.load_thresholds()).lines
+    assert line.verdict is Verdict.OK and "refused in the baseline too" in line.limit
 
 
 def _cli(*args: str, inject: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -129,3 +180,17 @@ def test_example_task_runs_and_passes_then_fails_its_gate_from_the_command_line(
                     inject="schedule:0.1")
     assert injected.returncode == 1, injected.stdout[-3000:]
     assert "REGRESSION cancer_conv1d/partial.sparsity_pruned" in injected.stdout
+
+
+def test_a_refused_experiment_fails_check_in_one_line_and_the_others_still_run(tmp_path):
+    out = tmp_path / "refused.json"
+    done = _cli("check", "--experiments", "digits_cnn/partial", "--seeds", "0", "--out",
+                str(out), inject="registry_drops_conv2d")
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    [said] = [ln for ln in done.stderr.splitlines() if ln.startswith("refused: ")]
+    assert said.startswith("refused: digits_cnn/partial: tfmot ") and ".Conv2D under TF" in said
+    assert "REGRESSION digits_cnn/partial.refused: tfmot " in done.stdout
+    kept = record.load(out)  # the unpruned model still ran, and the record says what did not
+    assert kept.experiment_names() == ["digits_cnn/unpruned"]
+    assert list(kept.refused) == ["digits_cnn/partial"]

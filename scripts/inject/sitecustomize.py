@@ -25,6 +25,8 @@ KIND (STRENGTH):
                  SimpleRNN cells: the recurrent kernel is left unpruned (STRENGTH unused)
   tflite_no_sparse  the TFLite converter drops Optimize.EXPERIMENTAL_SPARSITY from its
                  optimizations: sparse experiments get dense flatbuffers (STRENGTH unused)
+  registry_drops_conv2d  tfmot's prune registry no longer knows Conv2D, as TF 2.15's knows
+                 no Keras LSTM: tfmot refuses to wrap it (STRENGTH unused)
 """
 
 from __future__ import annotations
@@ -211,6 +213,12 @@ def tflite_no_sparse(module):
     module.TFLiteKerasModelConverterV2.convert = dense_only
 
 
+def registry_drops_conv2d(module):
+    registry = module.PruneRegistry._LAYERS_WEIGHTS_MAP
+    for layer in [cls for cls in registry if cls.__name__ == "Conv2D"]:
+        del registry[layer]
+
+
 TARGETS = {
     "adam_lr": ("tf_keras.src.optimizers.adam", adam_lr),
     "schedule": (TFMOT + "pruning_schedule", schedule),
@@ -223,6 +231,7 @@ TARGETS = {
     "conv_random_mask": (TFMOT + "pruning_impl", conv_random_mask),
     "rnn_recurrent_unpruned": (TFMOT + "prune_registry", rnn_recurrent_unpruned),
     "tflite_no_sparse": ("tensorflow.lite.python.lite", tflite_no_sparse),
+    "registry_drops_conv2d": (TFMOT + "prune_registry", registry_drops_conv2d),
 }
 
 if KIND:

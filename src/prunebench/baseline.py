@@ -93,6 +93,10 @@ def require_seeds(count: int) -> None:
         raise UsageError(f"a baseline needs at least {MIN_SEEDS} seeds, got {count}")
 
 
+#: A section's {experiment: why} of the experiments tfmot refused when it was made.
+REFUSED_KEY = "refused"
+
+
 def section(record: RunRecord) -> dict[str, Any]:
     """Return the baseline section for ``record``: per experiment, digest and metric stats."""
     require_seeds(len(record.seeds))
@@ -118,6 +122,9 @@ def section(record: RunRecord) -> dict[str, Any]:
             }
             for name in record.experiment_names()
         },
+        # Experiments tfmot refused under this version: a later check that is refused the
+        # same way is told so, not failed; one the baseline ran, refused later, fails.
+        REFUSED_KEY: dict(record.refused),
     }
 
 

@@ -177,6 +177,10 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     record.save(rec, args.out)
     out.print(report.results_table(rec))
     out.print(f"record written to {args.out}")
+    if rec.refused:  # the libraries, not the input: the run did less than asked
+        out.print(f"{len(rec.refused)} experiment(s) refused by tfmot, not run: "
+                  f"{', '.join(rec.refused)}", highlight=False, soft_wrap=True)
+        return 1
     return 0
 
 

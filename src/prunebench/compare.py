@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from fnmatch import fnmatchcase
 from importlib import resources
@@ -99,17 +99,27 @@ class TimingCheck:
     """A time ratio, judged by one-sided tests over block samples, beyond its margins.
 
     ``margin``: slower than this factor is a regression; ``faster_margin`` (default: the
-    same): faster than 1 / this factor is an improvement.
+    same): faster than 1 / this factor is an improvement; ``busy_margin`` (default: the
+    margin): the slower margin for an experiment whose run was timed on a busy machine.
     """
 
     metric: str
     path: str
     margin: float
     faster_margin: float | None = None
+    busy_margin: float | None = None
 
     def __post_init__(self) -> None:
-        if self.margin < 1.0 or (self.faster_margin is not None and self.faster_margin < 1.0):
+        margins = (self.margin, self.faster_margin, self.busy_margin)
+        if any(m is not None and m < 1.0 for m in margins):
             raise UsageError(f"threshold {self.metric}: margins must be >= 1")
+        if self.busy_margin is not None and self.busy_margin < self.margin:
+            raise UsageError(f"threshold {self.metric}: busy_margin must be >= margin")
+
+    def for_busy_run(self) -> TimingCheck:
+        """Return this check with the busy machine's slower margin."""
+        return replace(self, margin=self.busy_margin or self.margin, busy_margin=None,
+                       faster_margin=self.faster_margin or self.margin)
 
 
 @dataclass(frozen=True)
@@ -171,14 +181,18 @@ class Line:
     verdict: Verdict
     experiment: str
     metric: str
-    value: float
+    value: float | None
     baseline: float | None
     limit: str
 
     def render(self) -> str:
-        base = "-" if self.baseline is None else f"{self.baseline:.6g}"
         return (f"{self.verdict.value:<11} {self.experiment + '.' + self.metric:<38} "
-                f"value {self.value:<12.6g} baseline {base:<12} {self.limit}")
+                f"value {figure(self.value):<12} baseline {figure(self.baseline):<12} {self.limit}")
+
+
+def figure(value: float | None) -> str:
+    """Return a figure as the gate prints it: six significant digits, '-' for none."""
+    return "-" if value is None else f"{value:.6g}"
 
 
 def judge_paired(check: PairedCheck, experiment: str, base: Mapping[int, float],

@@ -18,6 +18,7 @@ from prunebench.compare import (
     REGIMES,
     Line,
     Thresholds,
+    Verdict,
     current_medians,
     floor_lines,
     judge_paired,
@@ -121,6 +122,9 @@ def gate(record: RunRecord, document: Mapping[str, Any], path: Path, thresholds:
     if unknown:
         notes.append(f"not in the baseline, not judged: {', '.join(unknown)}")
     names = [n for n in names if n in held]
+    refusal_lines = refused_lines(record, section, notes)
+    if not names and refusal_lines:
+        return Judgement(refusal_lines, chosen, differences, notes)
     if not names:
         raise UsageError(f"{path} holds none of the experiments run ({', '.join(unknown)}): "
                          "nothing to judge")
@@ -136,10 +140,15 @@ def gate(record: RunRecord, document: Mapping[str, Any], path: Path, thresholds:
         notes.append(f"timing not judged: the baseline was timed on a busy machine (1-minute load "
                      f"{base_load:.2f} on {base_env.get('cores')} cores), where the Keras ratio "
                      "reads low; remake it on a quiet machine")
-    if record.busy():
+    busy = record.busy_experiments()
+    if busy:
+        widened = ", ".join(f"{t.metric} x{t.busy_margin:g}" for t in thresholds.timing
+                            if t.busy_margin and t.busy_margin != t.margin)
         notes.append(f"this run was timed on a busy machine (1-minute load up to "
-                     f"{record.max_load():.2f}): a neighbour makes the Keras ratio read low and "
-                     "can hide a slowdown")
+                     f"{record.max_load():.2f}; {len(busy)} of {len(names)} experiments): a "
+                     "neighbour moves the Keras ratio both ways, so it can hide a slowdown"
+                     + (f"; slower margins there: {widened}" if widened else "")
+                     + "; time alone, or both sides at once with prunebench ab")
     if not old_format and not same_kind:
         notes.append(f"timing not judged: {path} holds timing samples of another kind "
                      f"({section.get(baselines.TIMING_SAMPLE_KEY)}, not {TIMING_SAMPLE}); remake "
@@ -158,7 +167,8 @@ def gate(record: RunRecord, document: Mapping[str, Any], path: Path, thresholds:
             if not current and not stored:
                 continue  # a path this experiment does not have (tflite_sparse)
             if len(current) >= 2 and len(stored) >= 2:
-                timed.append((name, timer, current, stored))
+                timed.append((name, timer.for_busy_run() if name in busy else timer, current,
+                              stored))
             else:
                 notes.append(f"{name}.{timer.metric} not judged: no block samples in the "
                              f"{'run' if len(current) < 2 else 'baseline'}")
@@ -181,4 +191,24 @@ def gate(record: RunRecord, document: Mapping[str, Any], path: Path, thresholds:
                      for exp, timer, current, stored in timed if exp == name)
         reference = unpruned_of(record.task_of(name))
         lines.extend(floor_lines(name, medians[name], medians.get(reference), thresholds.floors))
-    return Judgement(lines, chosen, differences, notes)
+    return Judgement(refusal_lines + lines, chosen, differences, notes)
+
+
+def refused_lines(record: RunRecord, section: dict[str, Any], notes: list[str]) -> list[Line]:
+    """Return a line per experiment of ``record`` that tfmot refused to wrap.
+
+    Refused where the baseline ran it: REGRESSION (the upgrade broke it). Refused in the
+    baseline too: ok, said. Unknown to the baseline: a note.
+    """
+    before = section.get(baselines.REFUSED_KEY, {})
+    lines = []
+    for name, why in record.refused.items():
+        if name in before:
+            lines.append(Line(Verdict.OK, name, "refused", None, None,
+                              f"{why} (refused in the baseline too)"))
+        elif name in section["experiments"]:
+            lines.append(Line(Verdict.REGRESSION, name, "refused", None, None,
+                              f"{why}; the baseline ran it"))
+        else:
+            notes.append(f"{name} refused and not in the baseline, not judged: {why}")
+    return lines

@@ -118,8 +118,10 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
     for note in skipped:
         say(f"note: {note}")
     if rec is None:
+        # What each baseline ran, and what tfmot refused when it was made (tried again).
         held = [exp for path, _, doc in chosen.values()
-                for exp in baseline.profile_section(doc, args.profile, path)["experiments"]]
+                for key in ("experiments", baseline.REFUSED_KEY)
+                for exp in baseline.profile_section(doc, args.profile, path).get(key, {})]
         args.seeds = args.seeds or list(DEFAULT_CHECK_SEEDS)
         # By default, judge everything the baselines hold (the canonical three at least).
         args.experiments = args.experiments or held
@@ -156,7 +158,8 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
             f"unexplained{' (--strict: fails)' if args.strict else ''}; to keep them, refresh the "
             f"baseline: {baseline.UPDATE_COMMAND.format(profile=rec.profile)}")
     for line in regressed:
-        say(f"REGRESSION {line.experiment}.{line.metric}: {line.value:.6g} {line.limit}")
+        value = "" if line.value is None else f"{compare.figure(line.value)} "
+        say(f"REGRESSION {line.experiment}.{line.metric}: {value}{line.limit}")
     say(f"environment differences from the baseline: {'; '.join(differences) or 'none'}")
     against = (described[judged_tasks[0]] if len(chosen) == 1 else
                f"the baselines of {len(chosen)} tasks ({', '.join(str(p) for p, _, _ in chosen.values())})")

@@ -28,7 +28,8 @@ DEFAULT_THREADS = 1
 KERAS3_FROM = (2, 16)
 
 
-def _version(dist: str) -> str | None:
+def dist_version(dist: str) -> str | None:
+    """Return the installed version of distribution ``dist``, or None."""
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
@@ -49,7 +50,7 @@ def providers(module: str) -> list[tuple[str, str]]:
     """
     found = []
     for dist in dict.fromkeys(_module_map().get(module, [])):
-        version = _version(dist)
+        version = dist_version(dist)
         if version is not None:
             found.append((dist.replace("_", "-").lower(), version))
     return found

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from prunebench.compare import Line, Thresholds, Verdict, judge_paired, judge_timing
+from prunebench.compare import Line, Thresholds, Verdict, figure, judge_paired, judge_timing
 from prunebench.errors import UsageError
 from prunebench.gate import same_cpu
 from prunebench.record import RunRecord
@@ -50,8 +50,8 @@ class Finding:
 
     def render(self) -> str:
         return (f"REGRESSION {self.line.experiment}.{self.line.metric}: TF {self.older} -> "
-                f"{self.newer} ({self.kind}): {self.line.value:.6g} against {self.line.baseline:.6g}, "
-                f"{self.line.limit}")
+                f"{self.newer} ({self.kind}): {figure(self.line.value)} against "
+                f"{figure(self.line.baseline)}, {self.line.limit}")
 
 
 def findings(records: Sequence[RunRecord], thresholds: Thresholds) -> tuple[list[Finding], list[str]]:

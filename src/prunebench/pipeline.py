@@ -178,6 +178,33 @@ def run(
     return found
 
 
+def refusals(experiments: Sequence[ExperimentConfig], profile: Profile) -> dict[str, str]:
+    """Return {experiment: why} for the experiments whose model tfmot refuses to wrap.
+
+    Each tfmot experiment's wrapping is tried on a freshly built model of its task, before
+    anything trains: a layer tfmot's prune registry does not know under this TensorFlow
+    (TF 2.15's Keras LSTM, for one) is then one line, and the other experiments still run.
+    """
+    found: dict[str, str] = {}
+    for task, chosen in by_task(experiments):
+        wrapped = [e for e in chosen if e.prune is not None and e.prune.method != "random"]
+        if not wrapped:
+            continue
+        data = task.load_data(profile.data)
+        budget = profile.prune_train
+        steps = pruning.steps_per_epoch(len(data.x_train), budget.batch_size,
+                                        budget.validation_split)
+        for experiment in wrapped:
+            assert experiment.prune is not None
+            prune = pruning.resolve_end_step(experiment.prune, steps, budget.epochs)
+            try:
+                pruning.apply_pruning(task.build_model(data), prune, task.partial_layers,
+                                      task.pruning_policy)
+            except pruning.Refused as exc:
+                found[experiment.name] = str(exc)
+    return found
+
+
 def by_task(experiments: Sequence[ExperimentConfig]) -> list[tuple[Task, list[ExperimentConfig]]]:
     """Return the experiments grouped by task in order; raise unless each starts unpruned."""
     groups: dict[str, list[ExperimentConfig]] = {}

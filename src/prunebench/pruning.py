@@ -7,6 +7,7 @@ tfmot's pruning-preserving quantization-aware training.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -74,6 +75,24 @@ def schedule(config: PruneConfig) -> Any:
     )
 
 
+class Refused(Exception):
+    """tfmot refused to wrap a layer of a task's model: its prune registry does not know it.
+
+    The message is one line naming the layer, tfmot and TensorFlow. Under a new TensorFlow
+    this is a regression of the upgrade (the gate says so); a version that always refused
+    records it in its baseline.
+    """
+
+
+def refusal(exc: ValueError) -> Refused:
+    """Return the one-line Refused for tfmot's ValueError ``exc``."""
+    text = str(exc)
+    passed = re.search(r"You passed: <class '([^']+)'>", text)
+    what = passed.group(1) if passed else (text.strip().splitlines() or ["a layer"])[0][:160]
+    return Refused(f"tfmot {kerasenv.dist_version('tensorflow-model-optimization')} refuses to prune "
+                   f"{what} under TF {kerasenv.tf_version()}")
+
+
 def apply_pruning(model: Any, config: PruneConfig, partial_layers: Sequence[str] = (),
                   policy: str | None = None) -> Any:
     """Return ``model`` with prune_low_magnitude wrapped around the layers ``config`` scopes.
@@ -90,12 +109,8 @@ def apply_pruning(model: Any, config: PruneConfig, partial_layers: Sequence[str]
         params["sparsity_m_by_n"] = config.m_by_n
     if config.block_size is not None:
         params["block_size"] = config.block_size
-    if config.scope == "whole_model":
-        if policy == "xnnpack":
-            return prune(model, pruning_policy=sparsity.PruneForLatencyOnXNNPack(), **params)
-        return prune(model, **params)
     wanted = set(partial_layers)
-    if not wanted:
+    if config.scope != "whole_model" and not wanted:
         raise ValueError(f"scope {config.scope!r} wraps the task's partial layers: none given")
 
     def wrap_hidden(layer: Any) -> Any:
@@ -103,9 +118,16 @@ def apply_pruning(model: Any, config: PruneConfig, partial_layers: Sequence[str]
             return prune(layer, **params)
         return layer
 
-    # As in tfmot's guide: the clone reuses ``model``'s layer objects, so the trained
-    # weights carry over, and fine-tuning changes ``model`` too: pass a copy.
-    return keras.models.clone_model(model, clone_function=wrap_hidden)
+    try:
+        if config.scope == "whole_model":
+            if policy == "xnnpack":
+                return prune(model, pruning_policy=sparsity.PruneForLatencyOnXNNPack(), **params)
+            return prune(model, **params)
+        # As in tfmot's guide: the clone reuses ``model``'s layer objects, so the trained
+        # weights carry over, and fine-tuning changes ``model`` too: pass a copy.
+        return keras.models.clone_model(model, clone_function=wrap_hidden)
+    except ValueError as exc:  # tfmot's registry (or policy) does not accept a layer
+        raise refusal(exc) from None
 
 
 def random_masks(model: Any, layers: Sequence[str], config: PruneConfig,

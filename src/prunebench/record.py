@@ -10,7 +10,6 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -81,17 +80,10 @@ def _git_sha() -> str | None:
     return done.stdout.strip() or None if done.returncode == 0 else None
 
 
-def _dist_version(dist: str) -> str | None:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
-
-
 def environment() -> dict[str, Any]:
     """Return what produced a result: interpreter, package versions, Keras source, CPU, git sha."""
     info = _cpuinfo()
-    packages = {dist: _dist_version(dist) for dist in PACKAGES}
+    packages = {dist: kerasenv.dist_version(dist) for dist in PACKAGES}
     # What `import tensorflow` / `import tf_keras` load, whichever distribution holds them
     # (tensorflow-cpu, tf-nightly, tf-keras-nightly): the versions really in use.
     distributions: dict[str, str | None] = {"tensorflow": None, "tf-keras": None}
@@ -136,6 +128,9 @@ class RunRecord:
     units: dict[str, str] = field(default_factory=lambda: dict(UNITS))
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     schema: str = SCHEMA
+    #: {experiment: why} of the experiments not run because tfmot refused to wrap a layer of
+    #: their model (pruning.Refused): one line each, naming the layer, tfmot and TensorFlow.
+    refused: dict[str, str] = field(default_factory=dict)
 
     def values(self, experiment: str, metric: str) -> list[float]:
         """Return the per-seed values of one metric of one experiment, in seed order."""
@@ -175,6 +170,12 @@ class RunRecord:
         """Return whether something else held a core while this record was timed."""
         return is_busy(self.max_load(), self.environment.get("cores"))
 
+    def busy_experiments(self) -> set[str]:
+        """Return the experiments of which some seed was timed on a busy machine."""
+        cores = self.environment.get("cores")
+        return {r["experiment"] for r in self.results
+                if is_busy(r.get("timings", {}).get("load_1min"), cores)}
+
     def pooled_ratios(self, experiment: str, path: str) -> list[float]:
         """Return every block's time ratio of ``path``, all seeds pooled (timing is seed-free)."""
         return [v for ratios in self.ratio_samples(experiment, path).values() for v in ratios]
@@ -182,6 +183,8 @@ class RunRecord:
     def task_of(self, experiment: str) -> str:
         """Return the task an experiment of this record ran on (records before tasks: the seed's)."""
         config = self.experiments.get(experiment, {}).get("config", {})
+        if "task" not in config and experiment in self.refused:
+            return task_of_name(experiment)
         return str(config.get("task", DEFAULT_TASK))
 
     def tasks(self) -> list[str]:
@@ -192,11 +195,13 @@ class RunRecord:
         """Return a copy holding only the experiments ``names`` (results and configs)."""
         wanted = set(names)
         return replace(self, experiments={k: v for k, v in self.experiments.items() if k in wanted},
-                       results=[r for r in self.results if r["experiment"] in wanted])
+                       results=[r for r in self.results if r["experiment"] in wanted],
+                       refused={k: v for k, v in self.refused.items() if k in wanted})
 
     def of_task(self, task: str) -> RunRecord:
-        """Return a copy holding only the experiments of ``task``."""
-        return self.only([n for n in self.experiment_names() if self.task_of(n) == task])
+        """Return a copy holding only the experiments of ``task`` (run or refused)."""
+        names = [*self.experiment_names(), *self.refused]
+        return self.only([n for n in names if self.task_of(n) == task])
 
     def experiment_names(self) -> list[str]:
         return list(dict.fromkeys(r["experiment"] for r in self.results))
@@ -211,15 +216,26 @@ class RunRecord:
 
 
 def from_run(experiments: Sequence[Any], seeds: Sequence[int], profile: Any,
-             results: Sequence[Any]) -> RunRecord:
-    """Return the record of a finished run: its configs, digests and per-seed results."""
+             results: Sequence[Any], refused: dict[str, str] | None = None) -> RunRecord:
+    """Return the record of a finished run: its configs, digests and per-seed results.
+
+    ``refused``: {experiment: why} of those tfmot refused (they have no config nor results).
+    """
+    refused = refused or {}
     return RunRecord(
         profile=profile.name,
         seeds=list(seeds),
         experiments={e.name: {"config": asdict(e), "digest": run_digest(e, profile)}
-                     for e in experiments},
+                     for e in experiments if e.name not in refused},
         results=[asdict(r) for r in results],
+        refused=dict(refused),
     )
+
+
+def task_of_name(experiment: str) -> str:
+    """Return the task an experiment's name says: '<task>/<name>', or the seed's bare names."""
+    task, separator, _ = experiment.rpartition("/")
+    return task if separator else str(DEFAULT_TASK)
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
 from prunebench import compare
 from prunebench.record import RunRecord
@@ -92,7 +93,9 @@ def results_table(record: RunRecord) -> Group:
         f"TF {env.get('tf')} · {env.get('keras')} · "
         f"tfmot {env.get('packages', {}).get('tensorflow-model-optimization')} · "
         "median ±half-range over seeds")))
-    return Group(*tables)
+    refused = [Text(f"refused by tfmot, not run: {name}: {why}") for name, why
+               in record.refused.items()]
+    return Group(*tables, *refused)
 
 
 def metrics_table(record: RunRecord, columns: Sequence[Column], title: str | None = None,

@@ -39,10 +39,15 @@ def run_record(args: argparse.Namespace, console: Console) -> record.RunRecord:
     seeds = list(dict.fromkeys(args.seeds or DEFAULT_SEEDS))
     profile = config.get_profile(args.profile)
     kerasenv.keras()
+    refused = pipeline.refusals(chosen, profile)
+    for name, why in refused.items():
+        console.print(f"refused: {name}: {why}", highlight=False, markup=False, soft_wrap=True)
+    accepted = [e for e in chosen if e.name not in refused]
     with progress_display(console) as hook:
-        results = pipeline.run(chosen, seeds, profile, progress=hook, tensorboard=args.tensorboard,
-                               jobs=args.jobs, scheduler=getattr(args, "scheduler", None))
-    return record.from_run(chosen, seeds, profile, results)
+        results = pipeline.run(accepted, seeds, profile, progress=hook,
+                               tensorboard=args.tensorboard, jobs=args.jobs,
+                               scheduler=getattr(args, "scheduler", None))
+    return record.from_run(chosen, seeds, profile, results, refused)
 
 
 def check_run_options(args: argparse.Namespace) -> None:
