@@ -108,3 +108,18 @@ def test_results_table_fits_120_columns_with_every_cell_whole():
     assert "…" not in text
     for number in ("13,950,616", "1,395,061", "11,160,494", "0.98875", "1395.0", "±12%"):
         assert number in text, number  # whole numbers: a narrow cell folds between words
+
+
+def test_matrix_fails_on_an_experiment_tfmot_refuses_from_a_version_on_and_notes_the_reverse():
+    why = "tfmot 0.8.1 refuses to prune keras.src.layers.rnn.lstm.LSTM under TF 2.16.2"
+    ran, refused = make_record(tf="2.15.1"), make_record(tf="2.16.2")
+    refused.refused = {"unpruned": why}  # a literal record: the name only has to match
+    refused.results = []
+    found, _ = matrix.findings([ran, refused], compare.load_thresholds())
+    assert [(f.line.experiment, f.line.metric, f.line.limit) for f in found] == [
+        ("unpruned", "refused", why)]
+    assert "REGRESSION unpruned.refused: TF 2.15.1 -> 2.16.2" in found[0].render()
+    ran_later = make_record(tf="2.17.1")
+    found, notes = matrix.findings([refused, ran_later], compare.load_thresholds())
+    assert not found and any("unpruned runs under TF 2.17.1, refused under 2.16.2" in n
+                             for n in notes)

@@ -72,6 +72,14 @@ def findings(records: Sequence[RunRecord], thresholds: Thresholds) -> tuple[list
             notes.append(f"TF {older.environment.get('tf')} and {newer.environment.get('tf')} "
                          "share no seed: not compared")
             continue
+        for name, why in newer.refused.items():
+            if name in older.experiment_names():  # ran before, tfmot refuses it now
+                judged.append((older, newer, kind, Line(Verdict.REGRESSION, name, "refused", None,
+                                                        None, why)))
+        if kind == "from the version before":
+            notes.extend(f"{name} runs under TF {newer.environment.get('tf')}, refused under "
+                         f"{older.environment.get('tf')}: {why}" for name, why in older.refused.items()
+                         if name in newer.experiment_names())
         for name in names:
             for check in thresholds.paired:
                 base, cur = older.seed_values(name, check.metric), newer.seed_values(name, check.metric)
