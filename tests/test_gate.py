@@ -121,6 +121,13 @@ def test_dense_layers_doing_four_times_the_work_are_caught(baseline_document, mo
     monkeypatch.setattr(dense, "call", four_times)
     lines = judge(baseline_document)
     assert compare.exit_code(lines) == 1
+    if not any(ln.metric == "keras_time_ratio" for ln in lines):
+        # The TF 2.15-2.20 baselines were timed beside other runs: the gate does not judge
+        # timing against them (its note says so), so only the own-version 2.21 one can.
+        path, document = baseline_document
+        section = document["profiles"][PROFILE.name]
+        assert record.is_busy(section[baseline.LOAD_KEY], section["environment"].get("cores")), path
+        pytest.skip(f"{path} was timed on a busy machine: its timing is not judged")
     # Four times the Dense arithmetic: the Keras path x2 or more alone; under pytest-xdist,
     # with the other worker training beside it, twice the work showed only x1.27-x1.53 on
     # one seed's 15 samples, too close to the x1.3 margin to be called every time.
