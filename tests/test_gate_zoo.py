@@ -129,10 +129,11 @@ def test_a_layer_tfmot_no_longer_accepts_is_refused_in_one_line_and_fails_the_ga
     assert why.split("refuses to prune ")[1].split()[0].endswith(".Conv2D") and " under TF " in why
     # What the gate says of them (nothing else ran): against the baseline that ran both.
     major, minor = kerasenv.parse_minor(kerasenv.tf_version() or "0.0")
-    path, _ = baseline.find(f"{major}.{minor}", task=tasks.get("digits_cnn"))
+    path, why_this = baseline.find(f"{major}.{minor}", task=tasks.get("digits_cnn"))
     chosen = resolve(["digits_cnn/whole_model", "digits_cnn/partial"])
     rec = record.from_run(chosen, SEEDS, PROFILE, [], refused)
-    judged = gate.gate(rec, baseline.load(path), path, compare.load_thresholds())
+    judged = gate.gate(rec, baseline.load(path), path, compare.load_thresholds(),
+                       other_tf=why_this != baseline.OWN_VERSION)
     assert regressed(judged.lines) == {"digits_cnn/whole_model.refused",
                                        "digits_cnn/partial.refused"}
     assert all(why in ln.render() for ln in judged.lines if ln.experiment.endswith("/partial"))
@@ -147,13 +148,14 @@ def test_a_refusal_the_baseline_also_had_is_said_and_passes(tmp_path, monkeypatc
         monkeypatch.delitem(registry, layer)
     refused = _refused_here("digits_cnn", ("unpruned", "partial"))
     major, minor = kerasenv.parse_minor(kerasenv.tf_version() or "0.0")
-    path, _ = baseline.find(f"{major}.{minor}", task=tasks.get("digits_cnn"))
+    path, why_this = baseline.find(f"{major}.{minor}", task=tasks.get("digits_cnn"))
     document = baseline.load(path)
     section = document["profiles"]["quick"]
     section["refused"] = dict(refused)
     del section["experiments"]["digits_cnn/partial"]
     rec = record.from_run(resolve(["digits_cnn/partial"]), SEEDS, PROFILE, [], refused)
-    [line] = gate.gate(rec, document, path, compare.load_thresholds()).lines
+    [line] = gate.gate(rec, document, path, compare.load_thresholds(),
+                       other_tf=why_this != baseline.OWN_VERSION).lines
     assert line.verdict is Verdict.OK and "refused in the baseline too" in line.limit
 
 
