@@ -113,15 +113,21 @@ def _refused_here(task_name: str, names: tuple[str, ...]) -> dict[str, str]:
     return pipeline.refusals(resolve([f"{task_name}/{n}" for n in names]), PROFILE)
 
 
-def test_a_layer_tfmot_no_longer_accepts_is_refused_in_one_line_and_fails_the_gate(monkeypatch):
-    """tfmot's registry without Conv2D (as TF 2.15's lacks Keras' LSTM): the wrap is refused
-    before anything trains, named in one line, and is a regression where the baseline ran it."""
+@pytest.fixture
+def registry_without_conv2d(monkeypatch):
+    """tfmot's prune registry no longer knowing Conv2D, for the test only."""
     kerasenv.tfmot()
     from tensorflow_model_optimization.python.core.sparsity.keras import prune_registry
 
     registry = prune_registry.PruneRegistry._LAYERS_WEIGHTS_MAP
     for layer in [cls for cls in registry if cls.__name__ == "Conv2D"]:
         monkeypatch.delitem(registry, layer)
+
+
+def test_a_layer_tfmot_no_longer_accepts_is_refused_in_one_line_and_fails_the_gate(
+        registry_without_conv2d):
+    """tfmot's registry without Conv2D (as TF 2.15's lacks Keras' LSTM): the wrap is refused
+    before anything trains, named in one line, and is a regression where the baseline ran it."""
     refused = _refused_here("digits_cnn", ("unpruned", "whole_model", "partial"))
     assert set(refused) == {"digits_cnn/whole_model", "digits_cnn/partial"}
     why = refused["digits_cnn/partial"]
@@ -139,13 +145,7 @@ def test_a_layer_tfmot_no_longer_accepts_is_refused_in_one_line_and_fails_the_ga
     assert all(why in ln.render() for ln in judged.lines if ln.experiment.endswith("/partial"))
 
 
-def test_a_refusal_the_baseline_also_had_is_said_and_passes(tmp_path, monkeypatch):
-    kerasenv.tfmot()
-    from tensorflow_model_optimization.python.core.sparsity.keras import prune_registry
-
-    registry = prune_registry.PruneRegistry._LAYERS_WEIGHTS_MAP
-    for layer in [cls for cls in registry if cls.__name__ == "Conv2D"]:
-        monkeypatch.delitem(registry, layer)
+def test_a_refusal_the_baseline_also_had_is_said_and_passes(registry_without_conv2d):
     refused = _refused_here("digits_cnn", ("unpruned", "partial"))
     major, minor = kerasenv.parse_minor(kerasenv.tf_version() or "0.0")
     path, why_this = baseline.find(f"{major}.{minor}", task=tasks.get("digits_cnn"))

@@ -52,6 +52,11 @@ def test_resolve_puts_each_tasks_unpruned_first():
     assert chosen == ["digits_cnn/unpruned", "digits_cnn/partial", "unpruned", "whole_model"]
 
 
+def test_an_experiments_name_says_its_task():
+    for name in ("digits_cnn/partial", "whole_model", "cancer_conv1d/unpruned"):
+        assert experiments.task_named(name) == experiments.get_experiment(name).task
+
+
 def test_unknown_task_experiment_names_what_the_task_has():
     with pytest.raises(UsageError, match="digits_cnn/partial"):
         experiments.get_experiment("digits_cnn/nosuch")

@@ -111,6 +111,12 @@ def unpruned_of(task: str) -> str:
     return UNPRUNED if task == tasks.DEFAULT else f"{task}{TASK_SEPARATOR}{UNPRUNED}"
 
 
+def task_named(experiment: str) -> str:
+    """Return the task an experiment's name says: '<task>/<name>', or the seed's bare names."""
+    task, separator, _ = experiment.partition(TASK_SEPARATOR)
+    return task if separator else tasks.DEFAULT
+
+
 def gated_of(task: tasks.Task) -> tuple[str, ...]:
     """Return the experiments ``task``'s baselines hold and the gate judges."""
     if task.name == tasks.DEFAULT:

@@ -16,6 +16,7 @@ from functools import cache
 from importlib import metadata
 from types import ModuleType
 
+from prunebench import quiet
 from prunebench.errors import UsageError
 
 LEGACY_KERAS_ENV = "TF_USE_LEGACY_KERAS"
@@ -23,7 +24,7 @@ LEGACY_KERAS_ENV = "TF_USE_LEGACY_KERAS"
 #: logs but FATAL, as the command line's filter does (quiet.DEFAULT_MIN_LEVEL). Child
 #: processes inherit it as if the user had set it: at 2, TF 2.15's three ERROR-level
 #: "Unable to register cuDNN factory" lines reached every command a test ran.
-RUNTIME_ENV = {"CUDA_VISIBLE_DEVICES": "-1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+RUNTIME_ENV = {"CUDA_VISIBLE_DEVICES": "-1", quiet.LEVEL_ENV: str(quiet.DEFAULT_MIN_LEVEL)}
 #: One intra-op and one inter-op thread: steadier timings, and determinism across runs.
 THREADS_ENV = "PRUNEBENCH_THREADS"
 DEFAULT_THREADS = 1

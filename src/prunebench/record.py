@@ -16,6 +16,7 @@ from typing import Any
 from prunebench import kerasenv
 from prunebench.config import ExperimentConfig, run_digest
 from prunebench.errors import UsageError
+from prunebench.experiments import task_named
 from prunebench.metrics import UNITS, spread
 from prunebench.timing import SAMPLE_FIELDS, TIMING_REFERENCE, TIMING_SAMPLE, block_ratios
 
@@ -184,7 +185,7 @@ class RunRecord:
         """Return the task an experiment of this record ran on (records before tasks: the seed's)."""
         config = self.experiments.get(experiment, {}).get("config", {})
         if "task" not in config and experiment in self.refused:
-            return task_of_name(experiment)
+            return task_named(experiment)
         return str(config.get("task", DEFAULT_TASK))
 
     def tasks(self) -> list[str]:
@@ -230,12 +231,6 @@ def from_run(experiments: Sequence[Any], seeds: Sequence[int], profile: Any,
         results=[asdict(r) for r in results],
         refused=dict(refused),
     )
-
-
-def task_of_name(experiment: str) -> str:
-    """Return the task an experiment's name says: '<task>/<name>', or the seed's bare names."""
-    task, separator, _ = experiment.rpartition("/")
-    return task if separator else str(DEFAULT_TASK)
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:
