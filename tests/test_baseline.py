@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -248,3 +249,31 @@ def test_a_run_timed_on_a_busy_machine_has_its_keras_ratio_judged_beyond_the_bus
 def test_a_busy_margin_narrower_than_the_margin_is_refused():
     with pytest.raises(UsageError, match="busy_margin must be >= margin"):
         compare.TimingCheck("keras_time_ratio", "keras", margin=1.2, busy_margin=1.1)
+
+
+def test_a_session_reference_timed_busy_is_judged_at_the_busy_margins():
+    """A reference made in this session shared the run's load: judged, never left out,
+    every experiment at the busy margins, even where the run itself read quiet."""
+    reference = baseline.session_reference(_timed(make_record(seeds=(0,)), 1.0, load=2.2))
+    thresholds = compare.load_thresholds()
+
+    def verdicts(factor, same_session):
+        judged = gate.gate(_timed(make_record(seeds=(0,)), factor, load=1.0), reference,
+                           Path("session"), thresholds, same_session=same_session)
+        return {ln.verdict for ln in judged.lines if ln.metric == "keras_time_ratio"}, judged.notes
+
+    assert verdicts(2.0, same_session=False)[0] == set()  # a stored busy baseline: not judged
+    assert verdicts(1.3, same_session=True)[0] == {compare.Verdict.OK}  # inside x1.5
+    found, notes = verdicts(2.0, same_session=True)
+    assert found == {compare.Verdict.REGRESSION}
+    assert any("session's reference was timed on a busy machine" in n for n in notes)
+
+
+def test_a_session_reference_holds_any_number_of_seeds_and_the_run_environment():
+    rec = make_record(seeds=(0,))
+    document = baseline.session_reference(rec)
+    assert document["tf_minor"] == "2.21"
+    section = document["profiles"]["quick"]
+    assert section["seeds"] == [0] and section["environment"] is rec.environment
+    assert gate.gate(rec, document, Path("session"), compare.load_thresholds(),
+                     same_session=True).regime == "same"

@@ -100,6 +100,22 @@ REFUSED_KEY = "refused"
 def section(record: RunRecord) -> dict[str, Any]:
     """Return the baseline section for ``record``: per experiment, digest and metric stats."""
     require_seeds(len(record.seeds))
+    return _section_of(record)
+
+
+def session_reference(record: RunRecord) -> dict[str, Any]:
+    """Return a baseline document made in memory from ``record``, a run of this session.
+
+    What a test or an A/B judges against where no stored baseline can serve (another CPU
+    type, a baseline timed busy): the same models, timed in this session, beside whatever
+    else the machine is doing. Any number of seeds; never written to baselines/. Judge with
+    ``gate.gate(..., same_session=True)``.
+    """
+    return {"schema": SCHEMA, "tf_minor": tf_minor(record.environment),
+            "profiles": {record.profile: _section_of(record)}}
+
+
+def _section_of(record: RunRecord) -> dict[str, Any]:
     aggregate = record.aggregate()
     return {
         "seeds": record.seeds,

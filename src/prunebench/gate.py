@@ -96,12 +96,15 @@ def _matched_section(record: RunRecord, document: Mapping[str, Any], path: Path,
 
 def gate(record: RunRecord, document: Mapping[str, Any], path: Path, thresholds: Thresholds,
          *, regime: str | None = None, other_tf: bool = False,
-         known_only: bool = False) -> Judgement:
+         known_only: bool = False, same_session: bool = False) -> Judgement:
     """Return the judgement of ``record`` against the baseline ``document`` read from ``path``.
 
     ``regime`` forces a band ('same' or 'cross'); None picks it from the environments.
     ``other_tf`` allows a baseline of another TF minor version. Experiments the baseline
     lacks raise UsageError, unless ``known_only`` (then they are left out, and said so).
+    ``same_session``: the document was made in this session beside the run
+    (``baseline.session_reference``), so both shared the machine's load: a reference timed
+    busy is judged too, every experiment at the busy margins.
     """
     section = _matched_section(record, document, path, other_tf)
     base_env = section.get("environment", {})
@@ -135,13 +138,16 @@ def gate(record: RunRecord, document: Mapping[str, Any], path: Path, thresholds:
         TIMING_SAMPLE.get(path) == kind for path, kind in stored_kinds.items())
     base_load = section.get(baselines.LOAD_KEY)
     base_busy = is_busy(base_load, base_env.get("cores"))
-    timing_judged = cpu_matches and not old_format and same_kind and not base_busy
-    if base_busy and cpu_matches and same_kind:
+    timing_judged = cpu_matches and not old_format and same_kind and (same_session or not base_busy)
+    if base_busy and cpu_matches and same_kind and not same_session:
         notes.append(f"timing not judged: the baseline was timed on a busy machine (1-minute load "
                      f"{base_load:.2f} on {base_env.get('cores')} cores), where the Keras ratio "
                      "reads low; remake it on a quiet machine")
-    busy = record.busy_experiments()
-    if busy:
+    busy = set(names) if same_session and base_busy else record.busy_experiments() & set(names)
+    if same_session and base_busy:
+        notes.append(f"the session's reference was timed on a busy machine (1-minute load "
+                     f"{base_load:.2f}): every experiment judged at the busy margins")
+    elif busy:
         widened = ", ".join(f"{t.metric} x{t.busy_margin:g}" for t in thresholds.timing
                             if t.busy_margin and t.busy_margin != t.margin)
         notes.append(f"this run was timed on a busy machine (1-minute load up to "
