@@ -240,7 +240,7 @@ def test_report_writes_page_plots_and_summary(beyond_run, tmp_path):
     assert "no baseline" in page  # the smoke profile has none: nothing judged, and said so
     summary = json.loads((tmp_path / "report" / "summary.json").read_text())
     assert summary[beyond_run.environment["tf"]]["whole_2by4"]["family"] == "whole 2:4"
-    assert "Versions side by side" not in page  # one version: one section
+    assert "side by side" not in page  # one environment: one section
 
 
 def test_report_shows_versions_side_by_side_and_never_pools_them(beyond_run, tmp_path):
@@ -254,13 +254,76 @@ def test_report_shows_versions_side_by_side_and_never_pools_them(beyond_run, tmp
     assert cli.main(["report", *map(str, paths), "--out", str(tmp_path / "report")]) == 0
     page = (tmp_path / "report" / "index.html").read_text()
     stable = beyond_run.environment["tf"]
-    assert "Versions side by side" in page
+    assert "Environments side by side" in page
     assert page.index(f"<h2>TF {stable}</h2>") < page.index("<h2>TF 2.99.0.dev20990101</h2>")
     assert " worse</td>" in page  # nightly's doubled MSE, against the version before it
     assert (tmp_path / "report" / "tf2.99.0.dev20990101-pareto.png").exists()
     summary = json.loads((tmp_path / "report" / "summary.json").read_text())
     assert set(summary) == {stable, "2.99.0.dev20990101"}
     assert summary[stable]["whole_2by4"]["seeds"] == len(beyond_run.seeds)  # not pooled
+
+
+def _in_another_environment(rec, mse_factor=1.0, **variables):
+    """Return a copy of ``rec`` made with other environment variables, its MSE scaled."""
+    other = record.RunRecord(**{**rec.__dict__, "environment": {
+        **rec.environment, "variables": {**rec.environment.get("variables", {}), **variables}}})
+    other.results = [{**r, "metrics": {**r["metrics"], "mse": mse_factor * r["metrics"]["mse"]}}
+                     for r in rec.results]
+    return other
+
+
+def test_report_shows_two_runs_of_one_version_side_by_side_the_worse_one_marked(beyond_run,
+                                                                               tmp_path):
+    """Issue 22's reproduction: a clean run and one with a regression injected through
+    PYTHONPATH, same TF: both on the page, none of their results dropped or merged."""
+    injected = _in_another_environment(beyond_run, 1.25, PYTHONPATH="scripts/inject")
+    paths = [tmp_path / "clean.json", tmp_path / "noise.json"]
+    record.save(beyond_run, paths[0])
+    record.save(injected, paths[1])
+    assert cli.main(["report", *map(str, paths), "--out", str(tmp_path / "report")]) == 0
+    page = (tmp_path / "report" / "index.html").read_text()
+    tf = beyond_run.environment["tf"]
+    assert "Environments side by side" in page
+    assert page.index(f"<h2>TF {tf} (a)</h2>") < page.index(f"<h2>TF {tf} (b)</h2>")
+    differs = [p for p in page.split("<p>") if p.startswith("<b>This environment differs")]
+    assert len(differs) == 2 and "PYTHONPATH=scripts/inject" in differs[1]  # at the top of each
+    assert "PYTHONPATH=scripts/inject" not in differs[0]
+    assert "clean.json" in page and "noise.json" in page
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    assert set(summary) == {f"{tf} (a)", f"{tf} (b)"}
+    for name in BEYOND:  # every experiment of both, each from its own record's seeds
+        clean, noisy = summary[f"{tf} (a)"][name], summary[f"{tf} (b)"][name]
+        assert clean["seeds"] == noisy["seeds"] == len(beyond_run.seeds)
+        assert noisy["mse"] == pytest.approx(1.25 * clean["mse"])
+        assert f"{html_report._fmt(noisy['mse'], 'mse')} worse</td>" in page, name
+
+
+def test_report_refuses_two_records_of_one_environment_holding_the_same_seed(beyond_run,
+                                                                            tmp_path, capsys):
+    paths = [tmp_path / "first.json", tmp_path / "again.json"]
+    for path in paths:
+        record.save(beyond_run, path)
+    assert cli.main(["report", *map(str, paths), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert f"{paths[0]} and {paths[1]} both hold" in err and "from one environment" in err
+    assert not (tmp_path / "out" / "index.html").exists()
+
+
+def test_report_pools_records_of_one_environment_with_other_seeds_and_says_so(beyond_run,
+                                                                             tmp_path):
+    seed = beyond_run.seeds[0]
+    later = record.RunRecord(**{**beyond_run.__dict__, "seeds": [seed + 100]})
+    later.results = [{**r, "seed": seed + 100} for r in beyond_run.results if r["seed"] == seed]
+    paths = [tmp_path / "one.json", tmp_path / "more.json"]
+    record.save(beyond_run, paths[0])
+    record.save(later, paths[1])
+    assert cli.main(["report", *map(str, paths), "--out", str(tmp_path / "report")]) == 0
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert "side by side" not in page and f"({paths[0]}, {paths[1]})" in page
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    tf = beyond_run.environment["tf"]
+    assert summary[tf]["whole_2by4"]["seeds"] == len(beyond_run.seeds) + 1
 
 
 def test_report_verdicts_are_coloured():
@@ -302,5 +365,5 @@ def test_side_by_side_compares_the_seeds_every_version_has(beyond_run, tmp_path)
     record.save(nightly, paths[1])
     assert cli.main(["report", *map(str, paths), "--out", str(tmp_path / "report")]) == 0
     page = (tmp_path / "report" / "index.html").read_text()
-    assert "Medians over the seeds every version has (0)" in page
+    assert "Medians over the seeds every environment has (0)" in page
     assert " better</td>" not in page and " worse</td>" not in page

@@ -77,9 +77,10 @@ def test_matrix_catches_slow_drift_that_no_single_step_shows(tmp_path):
     assert "(from the version before)" not in done.stdout
 
 
-def test_matrix_refuses_two_records_of_one_version(tmp_path):
+def test_matrix_refuses_two_records_of_one_version_naming_both_files(tmp_path):
     assert_one_line_usage_error(_matrix(tmp_path, make_record(), make_record()),
-                                "two records of TF 2.21.0")
+                                f"two records of TF 2.21.0 ({tmp_path / '0.json'} and "
+                                f"{tmp_path / '1.json'})")
 
 
 def test_matrix_refuses_records_of_different_profiles(tmp_path):

@@ -205,7 +205,7 @@ def cmd_report(args: argparse.Namespace, out: Console, err: Console) -> int:
     from prunebench import html_report  # matplotlib: only when a report is asked for
 
     records = [record.load(path) for path in args.results]
-    page = html_report.write(records, args.out, args.baseline)
+    page = html_report.write(records, args.out, args.baseline, [str(p) for p in args.results])
     out.print(f"report written to {page}", highlight=False)
     return 0
 

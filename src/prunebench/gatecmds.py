@@ -38,7 +38,8 @@ def cmd_matrix(args: argparse.Namespace, out: Console, err: Console) -> int:
 
     records = [record.load(path) for path in args.results]
     thresholds = compare.load_thresholds(args.thresholds)
-    found, notes = matrix.findings(records, thresholds)  # refuses mixed profiles, doubles
+    files = [str(path) for path in args.results]
+    found, notes = matrix.findings(records, thresholds, files)  # refuses mixed profiles, doubles
     out.print(report.matrix_table(matrix.ordered(records), thresholds))
     say = partial(out.print, highlight=False, markup=False, soft_wrap=True)
     for finding in found:

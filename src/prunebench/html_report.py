@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from prunebench import baseline, compare, gate
+from prunebench import baseline, compare, gate, grouping
 from prunebench.errors import UsageError
 from prunebench.metrics import UNITS
 from prunebench.plots import (
@@ -164,18 +164,28 @@ PLOTS = (
 )
 
 
-def by_version(records: Sequence[RunRecord]) -> list[tuple[str, list[RunRecord]]]:
-    """Return the records grouped by their exact TF version, oldest first: never pooled across."""
-    from prunebench.matrix import version_key
+def labelled(records: Sequence[RunRecord], files: Sequence[str] | None = None,
+             ) -> list[tuple[str, grouping.Group]]:
+    """Return the records' environment groups, oldest TF first, each with its label.
 
+    One TF version in several environments (another tfmot, host, commit or PYTHONPATH)
+    gives several groups, labelled 'TF 2.21.0 (a)', 'TF 2.21.0 (b)': never pooled.
+    """
     profiles = sorted({rec.profile for rec in records})
     if len(profiles) != 1:
         raise UsageError(f"records from different profiles ({', '.join(profiles)}) do not "
                          "belong on one page")
-    groups: dict[str, list[RunRecord]] = {}
-    for rec in records:
-        groups.setdefault(str(rec.environment.get("tf")), []).append(rec)
-    return sorted(groups.items(), key=lambda item: version_key(item[1][0]))
+    names = list(files) if files is not None else [f"record {n + 1}" for n in range(len(records))]
+    groups = grouping.group(records, names)
+    per_tf: dict[str, int] = {}
+    for each in groups:
+        per_tf[each.tf] = per_tf.get(each.tf, 0) + 1
+    labels, seen = [], dict.fromkeys(per_tf, 0)
+    for each in groups:
+        suffix = f" ({chr(ord('a') + seen[each.tf])})" if per_tf[each.tf] > 1 else ""
+        seen[each.tf] += 1
+        labels.append((f"TF {each.tf}{suffix}", each))
+    return labels
 
 
 def _only_seeds(rec: RunRecord, seeds: Sequence[int]) -> RunRecord:
@@ -185,25 +195,34 @@ def _only_seeds(rec: RunRecord, seeds: Sequence[int]) -> RunRecord:
                      experiments=rec.experiments, results=kept, environment=rec.environment)
 
 
-def _versions_table(groups: Sequence[tuple[str, list[Experiment]]]) -> str:
-    """Return experiment x metric rows, a column per version, worse/better against the one before."""
+def _side_by_side_table(columns: Sequence[tuple[str, RunRecord, list[Experiment]]]) -> str:
+    """Return experiment x metric rows, a column per group, worse/better against the one before.
+
+    Against the column to its left, each figure is judged in the gate's band for the two
+    environments: 'same' where TensorFlow, the packages and the CPU type agree (two runs
+    of one stack: a regression injected into one shows), 'cross' otherwise.
+    """
     checks = {c.metric: c for c in compare.load_thresholds().paired}
-    head = "".join(f"<th>TF {html.escape(version)}</th>" for version, _ in groups)
-    names = list(dict.fromkeys(exp.name for _, found in groups for exp in found))
+    head = "".join(f"<th>{html.escape(label)}</th>" for label, _, _ in columns)
+    names = list(dict.fromkeys(exp.name for _, _, found in columns for exp in found))
     rows = []
     for name in names:
         for metric, label in TABLE_METRICS:
-            cells, previous = [], None
-            for _, found in groups:
+            cells: list[str] = []
+            previous: tuple[float, RunRecord] | None = None
+            for _, merged, found in columns:
                 exp = next((e for e in found if e.name == name), None)
                 value = exp.median(metric) if exp is not None else float("nan")
                 verdict = None
                 if metric in checks and previous is not None and not np.isnan(value):
-                    verdict = checks[metric].verdict(previous, value, "cross", name).value.lower()
+                    before, left = previous
+                    band = "cross" if gate.environment_differences(
+                        merged.environment, left.environment) else "same"
+                    verdict = checks[metric].verdict(before, value, band, name).value.lower()
                 mark = {"regression": " worse", "improvement": " better"}.get(verdict or "", "")
                 colour = VERDICT_COLOURS.get(verdict or "", "#fff") if mark else "#fff"
                 cells.append(f'<td style="background:{colour}">{_fmt(value, metric)}{mark}</td>')
-                previous = None if np.isnan(value) else value
+                previous = None if np.isnan(value) else (value, merged)
             if any(">-<" not in c for c in cells):
                 rows.append(f"<tr><td>{html.escape(name)}</td><td>{html.escape(label)}</td>"
                             f"{''.join(cells)}</tr>")
@@ -243,57 +262,69 @@ def _task_plots(found: Sequence[Experiment], out_dir: Path, prefix: str) -> list
     return plots
 
 
-def _version_section(version: str, records: Sequence[RunRecord], found: Sequence[Experiment],
-                     out_dir: Path, prefix: str, baseline_path: Path | None) -> str:
+def _group_section(label: str, each: grouping.Group, differences: Sequence[str],
+                   found: Sequence[Experiment], out_dir: Path, prefix: str,
+                   baseline_path: Path | None) -> str:
     plots = _task_plots(found, out_dir, prefix)
-    lines, judged = verdicts(records, baseline_path)
-    seeds = sorted({s for rec in records for s in rec.seeds})
-    return f"""<h2>TF {html.escape(version)}</h2>
+    lines, judged = verdicts(each.records, baseline_path)
+    seeds = sorted({s for rec in each.records for s in rec.seeds})
+    differs = (f"<p><b>This environment differs from the others in:</b> "
+               f"{html.escape('; '.join(differences))}</p>" if differences else "")
+    return f"""<h2>{html.escape(label)}</h2>
+{differs}
 <p>{len(found)} experiments, seeds {html.escape(' '.join(map(str, seeds)))}, from
-{len(records)} record(s); seeds are pooled within this version only.</p>
+{len(each.records)} record(s) ({html.escape(', '.join(each.files))}); seeds are pooled
+within this environment only, each seed from one record.</p>
 <h3>Figures</h3><p class="note">Medians over seeds; hover a cell for the seed range.</p>
 {_figures_table(found)}
 {''.join(plots)}
 <h3>Gate</h3><p class="note">{html.escape(judged)}</p>
 {_verdict_table(lines, found)}
-<h3>Environment</h3>{_environment_table(records)}
+<h3>Environment</h3>{_environment_table(each.records)}
 """
 
 
-def write(records: Sequence[RunRecord], out_dir: Path, baseline_path: Path | None = None) -> Path:
+def write(records: Sequence[RunRecord], out_dir: Path, baseline_path: Path | None = None,
+          files: Sequence[str] | None = None) -> Path:
     """Write index.html and its PNGs to ``out_dir``; return the page's path.
 
-    Records of several TF versions get a side-by-side table and a section each: their
-    seeds are never pooled across versions.
+    Records are grouped by environment (``grouping``), ``files`` naming them; several
+    groups get a side-by-side table and a section each, with what tells them apart at the
+    top: their seeds are never pooled across groups.
     """
-    groups = [(version, recs, pool(recs)) for version, recs in by_version(records)]
+    labelled_groups = labelled(records, files)
+    groups = [(label, each, pool(list(each.records))) for label, each in labelled_groups]
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot write the report to {out_dir}: {exc.strerror or exc}") from None
     several = len(groups) > 1
-    sections = [_version_section(version, recs, found, out_dir,
-                                 f"tf{version}-" if several else "", baseline_path)
-                for version, recs, found in groups]
+    everyone = [each for _, each, _ in groups]
+    sections = [_group_section(label, each, each.differences(everyone), found, out_dir,
+                               f"{_slug(label)}-" if several else "", baseline_path)
+                for label, each, found in groups]
     side_by_side = ""
     if several:
         # Medians of different seed sets differ by the seeds alone: compare the shared ones.
-        common = sorted(set.intersection(*({s for rec in recs for s in rec.seeds}
-                                           for _, recs, _ in groups)))
+        common = sorted(set.intersection(*({s for rec in each.records for s in rec.seeds}
+                                           for _, each, _ in groups)))
         if not common:
-            raise UsageError("the TF versions share no seed: their figures do not compare")
-        shared = [(version, pool([_only_seeds(rec, common) for rec in recs]))
-                  for version, recs, _ in groups]
-        side_by_side = ("<h2>Versions side by side</h2><p class='note'>Medians over the seeds "
-                        f"every version has ({html.escape(' '.join(map(str, common)))}); "
-                        "worse/better: beyond the gate's cross-version band against the "
-                        f"version to the left.</p>{_versions_table(shared)}")
-    versions = ", ".join(f"TF {version}" for version, _, _ in groups)
+            raise UsageError("the environments share no seed: their figures do not compare")
+        shared = []
+        for label, each, _ in groups:
+            kept = [_only_seeds(rec, common) for rec in each.records]
+            shared.append((label, merge(kept), pool(kept)))
+        side_by_side = ("<h2>Environments side by side</h2><p class='note'>Medians over the "
+                        f"seeds every environment has ({html.escape(' '.join(map(str, common)))}); "
+                        "worse/better: beyond the gate's band (same where TensorFlow, the "
+                        "packages and the CPU type agree, cross otherwise) against the "
+                        f"column to the left.</p>{_side_by_side_table(shared)}")
+    titles = ", ".join(label for label, _, _ in groups)
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>prunebench report</title>
 <style>{CSS}</style></head><body>
 <h1>prunebench report</h1>
-<p>Profile {html.escape(records[0].profile)}, {html.escape(versions)}, from {len(records)}
+<p>Profile {html.escape(records[0].profile)}, {html.escape(titles)}, from {len(records)}
 record(s).</p>
 {side_by_side}
 {''.join(sections)}
@@ -303,8 +334,13 @@ record(s).</p>
     tmp = path.with_suffix(".html.tmp")
     tmp.write_text(page)
     tmp.replace(path)
-    write_json_atomic(out_dir / "summary.json", {version: {
+    write_json_atomic(out_dir / "summary.json", {label.removeprefix("TF "): {
         exp.name: {"family": exp.family, "seeds": len(exp.per_seed),
                    **{m: _finite(exp.median(m)) for m, _ in TABLE_METRICS}} for exp in found}
-        for version, _, found in groups})
+        for label, _, found in groups})
     return path
+
+
+def _slug(label: str) -> str:
+    """Return a file-name prefix of a group's label: 'TF 2.21.0 (b)' -> 'tf2.21.0-b'."""
+    return "".join(c for c in label.lower().replace(" (", "-") if c.isalnum() or c in ".-")

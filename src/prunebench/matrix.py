@@ -25,17 +25,24 @@ def version_key(rec: RunRecord) -> tuple[int, ...]:
     return (*version.release, 1 if version.dev is None and version.pre is None else 0)
 
 
-def ordered(records: Sequence[RunRecord]) -> list[RunRecord]:
-    """Return the records oldest TF first; refuse mixed profiles and two of one TF version."""
+def ordered(records: Sequence[RunRecord], files: Sequence[str] | None = None) -> list[RunRecord]:
+    """Return the records oldest TF first; refuse mixed profiles and two of one TF version.
+
+    ``files`` names the records in the refusal. Two environments of one TF version (another
+    tfmot, host or commit) go side by side in ``prunebench report``, not along this axis.
+    """
     profiles = sorted({rec.profile for rec in records})
     if len(profiles) > 1:
         raise UsageError(f"records from different profiles ({', '.join(profiles)}) do not compare")
-    seen: dict[str, int] = {}
-    for rec in records:
+    names = list(files) if files is not None else [f"record {n + 1}" for n in range(len(records))]
+    seen: dict[str, str] = {}
+    for rec, name in zip(records, names, strict=True):
         tf = str(rec.environment.get("tf"))
-        seen[tf] = seen.get(tf, 0) + 1
-        if seen[tf] > 1:
-            raise UsageError(f"two records of TF {tf}: give one per version (nothing is pooled)")
+        if tf in seen:
+            raise UsageError(f"two records of TF {tf} ({seen[tf]} and {name}): the matrix takes "
+                             "one per version (nothing is pooled); prunebench report shows "
+                             "both side by side")
+        seen[tf] = name
     return sorted(records, key=version_key)
 
 
@@ -54,9 +61,10 @@ class Finding:
                 f"{figure(self.line.baseline)}, {self.line.limit}")
 
 
-def findings(records: Sequence[RunRecord], thresholds: Thresholds) -> tuple[list[Finding], list[str]]:
+def findings(records: Sequence[RunRecord], thresholds: Thresholds,
+             files: Sequence[str] | None = None) -> tuple[list[Finding], list[str]]:
     """Return every regression between versions, and notes on what could not be compared."""
-    recs = ordered(records)
+    recs = ordered(records, files)
     pairs = [(recs[i - 1], rec, "from the version before") for i, rec in enumerate(recs) if i]
     pairs += [(recs[0], rec, "since the first version") for rec in recs[2:]]
     notes: list[str] = []

@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -43,6 +44,24 @@ PACKAGES = ("tensorflow", "tf-keras", "tensorflow-model-optimization", "numpy",
 #: same model name but other features train to other figures and time in other ratios.
 SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl",
               "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8", "amx_tile", "asimd", "sve")
+
+
+#: Environment variables that change what a run computes or which code it runs; a record
+#: keeps those set. PYTHONPATH brings in code (a sitecustomize that patches a library: two
+#: runs of one stack that differ in it are two environments, never pooled by a report).
+FIGURE_VARIABLES = ("PYTHONPATH", "TF_ENABLE_ONEDNN_OPTS", "TF_USE_LEGACY_KERAS",
+                    "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+                    "TF_NUM_INTEROP_THREADS", "TF_DETERMINISTIC_OPS", "XLA_FLAGS",
+                    "OPENBLAS_CORETYPE")
+
+
+def _variables() -> dict[str, str]:
+    """Return the FIGURE_VARIABLES set here, and where a sitecustomize module came from."""
+    found = {key: os.environ[key] for key in FIGURE_VARIABLES if key in os.environ}
+    site = getattr(sys.modules.get("sitecustomize"), "__file__", None)
+    if site:
+        found["sitecustomize"] = str(site)
+    return found
 
 
 def _cpuinfo() -> dict[str, str]:
@@ -107,6 +126,7 @@ def environment() -> dict[str, Any]:
         "cores": os.cpu_count(),
         "platform": platform.platform(),
         "git_sha": _git_sha(),
+        "variables": _variables(),
     }
 
 
