@@ -121,3 +121,25 @@ def test_quick_run_end_to_end(tmp_path):
         layers = [row["layer"] for row in result["summary"]]
         assert layers[0] == "prune_low_magnitude_hidden"
         assert sum(r["params"] for r in result["summary"]) > unpruned["params"]
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    # A task's group holds experiments its baseline does not (whole_90 is not gated).
+    (["--experiments", "digits_wide_mlp", "--seeds", "0"], "has no experiment "
+                                                           "'digits_wide_mlp/whole_90'"),
+    (["--experiments", "whole_model", "--seeds", "7"], "has no seed 7 to pair with"),
+    (["--experiments", "whole_model", "--sparsity", "0.6", "--seeds", "0"],
+     "whole_model is configured differently from"),
+    (["--experiments", "whole_model", "--profile", "smoke"], "has no 'smoke' profile"),
+])
+def test_what_a_check_can_know_before_training_is_refused_before_anything_trains(
+        args, fragment, monkeypatch, capsys):
+    from prunebench import cli, pipeline
+
+    def trained(*_, **__):
+        raise AssertionError("trained before refusing")
+
+    monkeypatch.setattr(pipeline, "run", trained)
+    assert cli.main(["check", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and fragment in err, err

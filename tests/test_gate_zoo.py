@@ -196,3 +196,14 @@ def test_a_refused_experiment_fails_check_in_one_line_and_the_others_still_run(t
     kept = record.load(out)  # the unpruned model still ran, and the record says what did not
     assert kept.experiment_names() == ["digits_cnn/unpruned"]
     assert list(kept.refused) == ["digits_cnn/partial"]
+
+
+def test_run_with_an_experiment_tfmot_refuses_exits_3_and_keeps_the_rest(tmp_path):
+    """A refusal is the libraries', not a regression (1) nor bad input (2): its own status."""
+    out = tmp_path / "run.json"
+    done = _cli("run", "--profile", "smoke", "--experiments", "digits_cnn/partial", "--out",
+                str(out), inject="registry_drops_conv2d")
+    assert done.returncode == 3, done.stdout[-3000:] + done.stderr[-3000:]
+    kept = record.load(out)
+    assert kept.experiment_names() == ["digits_cnn/unpruned"]
+    assert list(kept.refused) == ["digits_cnn/partial"]

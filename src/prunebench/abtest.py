@@ -25,8 +25,8 @@ from prunebench import kerasenv, timing
 from prunebench.compare import Line, Verdict
 from prunebench.errors import UsageError
 
-MODEL_SUFFIX = ".h5"
-X_FILE = "x_test.npy"
+#: What ``save_models`` writes beside the models: {experiment: {"model": file, "x": file}}.
+MANIFEST = "models.json"
 #: Worker processes per side. Each process is one sample (the median of its blocks):
 #: 8 against 8 lets a one-sided Mann-Whitney U reach p = 1/12870.
 DEFAULT_ROUNDS = 8
@@ -71,15 +71,30 @@ def make_side(name: str, python: str | None, env: Sequence[str] | None) -> Side:
     return Side(name, exe, parse_env(env))
 
 
-def save_models(results_dir: Path, experiments: Sequence[str], seed: int, x: np.ndarray,
+def save_models(results_dir: Path, chosen: Sequence[Any], seed: int, profile: Any,
                 models_dir: Path) -> None:
-    """Move a run's kept HDF5 models to ``models_dir`` as EXPERIMENT.h5, with the inputs."""
+    """Move a run's kept HDF5 models to ``models_dir``, each with its task's timed inputs.
+
+    Files are numbered (experiment names hold '/' and dots); ``MANIFEST`` maps each
+    experiment to its model and inputs, so both sides time the same weights on the rows
+    the run itself timed (the task's ``timing_rows`` of its test set).
+    """
+    from prunebench import tasks
     from prunebench.export import kept_path
 
     models_dir.mkdir(parents=True, exist_ok=True)
-    for name in experiments:
-        kept_path(results_dir, name, seed, ".h5").rename(models_dir / f"{name}{MODEL_SUFFIX}")
-    np.save(models_dir / X_FILE, x)
+    manifest: dict[str, dict[str, str]] = {}
+    inputs: dict[str, str] = {}
+    for number, experiment in enumerate(chosen):
+        task = tasks.get(experiment.task)
+        if task.name not in inputs:
+            x = task.load_data(profile.data).x_test
+            inputs[task.name] = f"x{len(inputs)}.npy"
+            np.save(models_dir / inputs[task.name], x[: task.timing_rows] if task.timing_rows else x)
+        model = f"model{number}.h5"
+        kept_path(results_dir, experiment.name, seed, ".h5").rename(models_dir / model)
+        manifest[experiment.name] = {"model": model, "x": inputs[task.name]}
+    (models_dir / MANIFEST).write_text(json.dumps(manifest, indent=1))
 
 
 def run_side(side: Side, models_dir: Path, profile: str, out: Path) -> dict[str, Any]:

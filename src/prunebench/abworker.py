@@ -1,17 +1,19 @@
 """One side of ``prunebench ab``: time saved models in this interpreter, write the samples.
 
 Run as ``python -m prunebench.abworker MODELS_DIR OUT_JSON PROFILE`` under the interpreter
-and environment of one side. The models and inputs come from the parent, so both sides
-time the same weights; each side converts to TFLite with its own TensorFlow.
+and environment of one side. The models and each one's inputs come from the parent
+(``abtest.MANIFEST``), so both sides time the same weights; each side converts to TFLite
+with its own TensorFlow.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 from prunebench import config, export, inference, kerasenv, record
-from prunebench.abtest import MODEL_SUFFIX, X_FILE
+from prunebench.abtest import MANIFEST
 
 
 def main(argv: list[str]) -> int:
@@ -19,14 +21,13 @@ def main(argv: list[str]) -> int:
     kerasenv.prepare_environment()
     import numpy as np
 
-    x = np.load(models_dir / X_FILE)
     profile = config.get_profile(profile_name)
     samples = {}
-    for path in sorted(models_dir.glob(f"*{MODEL_SUFFIX}")):
-        model = export.load(path)
+    for name, files in json.loads((models_dir / MANIFEST).read_text()).items():
+        model = export.load(models_dir / files["model"])
         flatbuffer = export.to_tflite(model)
-        samples[path.name[: -len(MODEL_SUFFIX)]] = inference.time_ratios(
-            model, flatbuffer, x, profile.timing)
+        samples[name] = inference.time_ratios(model, flatbuffer, np.load(models_dir / files["x"]),
+                                              profile.timing)
     record.write_json_atomic(out, {"environment": record.environment(), "samples": samples})
     return 0
 

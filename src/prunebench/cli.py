@@ -13,6 +13,7 @@ from typing import NoReturn
 from rich.console import Console
 
 from prunebench import (
+    __version__,
     abtest,
     baseline,
     compare,
@@ -25,12 +26,20 @@ from prunebench import (
     report,
     tasks,
 )
-from prunebench.errors import EXIT_USAGE, UsageError
-from prunebench.running import check_run_options, run_record
+from prunebench.errors import EXIT_REFUSED, EXIT_USAGE, UsageError
+from prunebench.running import DEFAULT_CHECK_SEEDS, check_run_options, run_record
 
 DEFAULT_OUT = Path("prunebench-results.json")
 #: Output width when stdout is not a terminal: tables are laid out to fit it whole.
 PIPED_WIDTH = 120
+
+
+EXIT_STATUSES = f"""exit statuses:
+  0  done; nothing regressed
+  1  check, matrix, ab: a figure regressed (check --strict: or improved)
+  {EXIT_USAGE}  bad input, or nothing could be judged (one line on stderr; no record written)
+  {EXIT_REFUSED}  run: tfmot refused to prune a layer of some experiment (the rest ran; the
+     record lists the refusal)"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -68,13 +77,15 @@ def _sparsity(text: str) -> float:
     return config.validate_sparsity(value)
 
 
-def add_run_options(parser: argparse.ArgumentParser) -> None:
-    """Add the options that choose what to run (shared by run, check and baseline)."""
+def add_run_options(parser: argparse.ArgumentParser, experiments_default: str,
+                    seeds_default: str) -> None:
+    """Add the options that choose what to run (shared by run, check, baseline and ab), their
+    help giving the command's own defaults."""
     parser.add_argument("--experiments", nargs="+", metavar="NAME",
-                        help="experiments or groups to run (default: the canonical three; "
+                        help=f"experiments or groups to run (default: {experiments_default}; "
                              f"groups: {', '.join(experiments.GROUPS)})")
     parser.add_argument("--seeds", nargs="+", type=_seed, metavar="N",
-                        help="seeds (default: 0)")
+                        help=f"seeds (default: {seeds_default})")
     parser.add_argument("--profile", default="quick", choices=sorted(config.PROFILES),
                         help="training budget: full is the seed's, quick the same path, smaller")
     parser.add_argument("--sparsity", type=_sparsity, metavar="S",
@@ -105,13 +116,16 @@ def add_verbose(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of every subcommand."""
     parser = _Parser(prog="prunebench", description="Benchmarks and regression gates for pruning "
-                     "TensorFlow models with tfmot.")
+                     "TensorFlow models with tfmot.", epilog=EXIT_STATUSES,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"prunebench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run experiments, print the table, write a JSON record")
-    add_run_options(run)
+    add_run_options(run, "the canonical three", "0")
     run.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results record (JSON)")
     check = sub.add_parser("check", help="run (or read) results and gate them against the baseline")
-    add_run_options(check)
+    add_run_options(check, "every experiment the baselines hold, and those tfmot refused "
+                    "when they were made", " ".join(map(str, DEFAULT_CHECK_SEEDS)))
     check.add_argument("--baseline", type=Path, metavar="FILE",
                        help="baseline (default: baselines/tfX.Y.json of the TF judged, or the "
                             "newest of an older version when it has none)")
@@ -128,7 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--out", type=Path, metavar="FILE", help="also write the run's record")
     base = sub.add_parser("baseline", help="show, or --update, the baseline of the installed TF "
                                            "(--update runs the gated group by default)")
-    add_run_options(base)
+    add_run_options(base, " ".join(gatecmds.DEFAULT_BASELINE_EXPERIMENTS),
+                    " ".join(map(str, range(baseline.MIN_SEEDS))))
     base.add_argument("--update", action="store_true",
                       help="run (or read --results) and write the figures into the baseline")
     base.add_argument("--baseline", type=Path, metavar="FILE",
@@ -139,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="also write the run's record (for prunebench matrix / report)")
     ab = sub.add_parser("ab", help="time the same models in two environments interleaved; "
                                    "exit 1 when B is slower")
-    add_run_options(ab)
+    add_run_options(ab, "the canonical three", "0 (one seed)")
     for side in ("a", "b"):
         ab.add_argument(f"--{side}", metavar="PYTHON",
                         help=f"side {side.upper()}'s interpreter (default: this one)")
@@ -180,7 +195,7 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     if rec.refused:  # the libraries, not the input: the run did less than asked
         out.print(f"{len(rec.refused)} experiment(s) refused by tfmot, not run: "
                   f"{', '.join(rec.refused)}", highlight=False, soft_wrap=True)
-        return 1
+        return EXIT_REFUSED
     return 0
 
 

@@ -7,4 +7,12 @@ class UsageError(Exception):
     """Bad input or an environment prunebench cannot work in; the message is shown as is."""
 
 
+#: Exit statuses of every command (``prunebench --help`` lists them).
+EXIT_OK = 0
+#: check, matrix, ab: a figure regressed (or improved, under --strict).
+EXIT_REGRESSION = 1
+#: Bad input, or nothing could be judged: a one-line message, no traceback, no half-written file.
 EXIT_USAGE = 2
+#: run: tfmot refused to prune a layer of some experiment's model; the rest ran and the
+#: record lists the refusal. Not a regression (nothing was judged), not bad input.
+EXIT_REFUSED = 3

@@ -121,7 +121,7 @@ def gate(record: RunRecord, document: Mapping[str, Any], path: Path, thresholds:
     names = record.experiment_names()
     unknown = [n for n in names if n not in held]
     if unknown and not known_only:
-        raise UsageError(f"the baseline has no experiment {unknown[0]!r}; refresh it")
+        raise_unknown(unknown, section, path, record.profile)
     if unknown:
         notes.append(f"not in the baseline, not judged: {', '.join(unknown)}")
     names = [n for n in names if n in held]
@@ -198,6 +198,31 @@ def gate(record: RunRecord, document: Mapping[str, Any], path: Path, thresholds:
         reference = unpruned_of(record.task_of(name))
         lines.extend(floor_lines(name, medians[name], medians.get(reference), thresholds.floors))
     return Judgement(refusal_lines + lines, chosen, differences, notes)
+
+
+def raise_unknown(unknown: list[str], section: Mapping[str, Any], path: Path, profile: str) -> None:
+    """Raise the UsageError for experiments a baseline section does not hold."""
+    held = ", ".join(section["experiments"])
+    raise UsageError(f"{path} has no experiment {', '.join(repr(n) for n in unknown)} "
+                     f"(it holds {held}); name those, or make them: "
+                     f"{baselines.UPDATE_COMMAND.format(profile=profile)}")
+
+
+def refuse_before_running(planned: RunRecord, document: Mapping[str, Any], path: Path, *,
+                          other_tf: bool = False, known_only: bool = False) -> None:
+    """Raise UsageError now for whatever would stop ``gate`` judging a run after training.
+
+    ``planned``: a record of the experiments and seeds about to run, without results. The
+    baseline's profile, seeds, configuration digests and experiments are checked in
+    milliseconds, before anything trains; experiments tfmot refused when the baseline was
+    made are tried again, as ``gate`` judges their refusal.
+    """
+    section = _matched_section(planned, document, path, other_tf)
+    tried_again = section.get(baselines.REFUSED_KEY, {})
+    unknown = [n for n in planned.experiments if n not in section["experiments"]
+               and n not in tried_again]
+    if unknown and not known_only:
+        raise_unknown(unknown, section, path, planned.profile)
 
 
 def refused_lines(record: RunRecord, section: dict[str, Any], notes: list[str]) -> list[Line]:

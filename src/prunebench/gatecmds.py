@@ -103,6 +103,19 @@ def _baselines(args: argparse.Namespace, tf_now: str, names: list[str], required
     return found, notes
 
 
+def _refuse_before_running(args: argparse.Namespace,
+                           chosen: dict[str, tuple[Path, str, dict]]) -> None:
+    """Raise UsageError for what the baselines cannot judge (profile, seeds, digests,
+    experiments) before the check trains anything."""
+    planned_all = record.from_run(experiments.resolve(args.experiments, args.sparsity),
+                                  args.seeds, config.get_profile(args.profile), [])
+    for name, (path, why, document) in chosen.items():
+        other_version = why != baseline.OWN_VERSION
+        planned = planned_all if len(chosen) == 1 else planned_all.of_task(name)
+        gate.refuse_before_running(planned, document, path, other_tf=other_version,
+                                   known_only=other_version)
+
+
 def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
     thresholds = compare.load_thresholds(args.thresholds)
     rec = record.load(args.results) if args.results is not None else None
@@ -129,6 +142,7 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
         check_run_options(args)
         if args.out is not None:
             record.check_writable(args.out)
+        _refuse_before_running(args, chosen)
         rec = run_record(args, err)
         if args.out is not None:
             record.save(rec, args.out)
@@ -230,7 +244,6 @@ def cmd_baseline(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def cmd_ab(args: argparse.Namespace, out: Console, err: Console) -> int:
     from prunebench import pipeline
-    from prunebench.data import load_data
 
     sides = (abtest.make_side("A", args.a, args.a_env), abtest.make_side("B", args.b, args.b_env))
     if args.margin < 1:
@@ -238,6 +251,10 @@ def cmd_ab(args: argparse.Namespace, out: Console, err: Console) -> int:
     seeds = args.seeds or list(DEFAULT_SEEDS)
     if len(seeds) != 1:
         raise UsageError("ab times the models of one seed: give one --seeds value")
+    if args.scheduler:
+        raise UsageError("ab keeps the models it trains on this machine for both sides' timing "
+                         "workers: --scheduler is not supported; train in processes with --jobs")
+    check_run_options(args)
     if args.out is not None:
         record.check_writable(args.out)
     chosen = experiments.resolve(args.experiments, args.sparsity)
@@ -245,12 +262,16 @@ def cmd_ab(args: argparse.Namespace, out: Console, err: Console) -> int:
     say = partial(out.print, highlight=False, markup=False, soft_wrap=True)
     for side in sides:
         say(side.describe())
+    refused = pipeline.refusals(chosen, profile)
+    for name, why in refused.items():
+        err.print(f"refused: {name}: {why}", highlight=False, markup=False, soft_wrap=True)
+    chosen = [e for e in chosen if e.name not in refused]
     with tempfile.TemporaryDirectory(prefix="prunebench-ab-") as tmp, \
             progress_display(err) as hook:
         kept, models = Path(tmp) / "kept", Path(tmp) / "models"
-        pipeline.run(chosen, seeds, profile, progress=hook, keep_dir=kept)
-        abtest.save_models(kept, [e.name for e in chosen], seeds[0],
-                           load_data(profile.data).x_test, models)
+        pipeline.run(chosen, seeds, profile, progress=hook, keep_dir=kept, jobs=args.jobs,
+                     tensorboard=args.tensorboard)
+        abtest.save_models(kept, chosen, seeds[0], profile, models)
         runs = abtest.interleave(sides, args.rounds, models, profile.name, progress=hook)
     lines = abtest.judge(runs, args.margin)
     env_a, env_b = runs["A"][0]["environment"], runs["B"][0]["environment"]

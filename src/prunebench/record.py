@@ -221,7 +221,7 @@ class RunRecord:
 
     def of_task(self, task: str) -> RunRecord:
         """Return a copy holding only the experiments of ``task`` (run or refused)."""
-        names = [*self.experiment_names(), *self.refused]
+        names = dict.fromkeys([*self.experiment_names(), *self.experiments, *self.refused])
         return self.only([n for n in names if self.task_of(n) == task])
 
     def experiment_names(self) -> list[str]:
