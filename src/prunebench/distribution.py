@@ -1,0 +1,180 @@
+"""One figure over two sides' seeds, where seeds do not reproduce: a shift and its bounds.
+
+Across Keras builds a seed's figures move (a zoo loss -55%..+30%) while medians over seeds
+move ~10% or less, so pairing seed s of A with seed s of B judges noise. Here each side's
+seeds are a sample, and B is judged by the location shift between the two samples:
+
+- the estimate is the Hodges-Lehmann shift (the median of every B - A difference);
+- its one-sided confidence bounds are Moses' exact, distribution-free ones, read off the
+  sorted differences at the Mann-Whitney critical value (no normality, no large-sample
+  approximation: 5 seeds a side is a small sample, and losses are skewed);
+- the verdict compares the bounds with a minimum effect worth calling (e.g. loss +10%):
+  WORSE when even the lower bound of B's worsening exceeds it (at the family's alpha: the
+  false-alarm rate), OK only when the upper bound is inside it (at ``alpha_ok``), and
+  INCONCLUSIVE otherwise, with the seeds per side that would likely decide.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from functools import cache
+
+import numpy as np
+
+#: One-sided level of the bound that must sit inside the minimum effect for OK.
+DEFAULT_ALPHA_OK = 0.05
+#: Seeds per side beyond which "more seeds" is not a useful answer.
+MAX_SEEDS = 64
+
+
+class Outcome(Enum):
+    OK = "ok"
+    WORSE = "WORSE"
+    BETTER = "better"
+    INCONCLUSIVE = "inconclusive"
+
+
+@cache
+def _u_counts(m: int, n: int) -> tuple[int, ...]:
+    """Return how many of the C(m+n, m) orderings give each Mann-Whitney U = 0..m*n."""
+    if m == 0 or n == 0:
+        return (1,)
+    # U(m, n) = U(m-1, n) + n when the largest value is an A; U(m, n-1) when it is a B.
+    with_a, with_b = _u_counts(m - 1, n), _u_counts(m, n - 1)
+    counts = [0] * (m * n + 1)
+    for u, ways in enumerate(with_a):
+        counts[u + n] += ways
+    for u, ways in enumerate(with_b):
+        counts[u] += ways
+    return tuple(counts)
+
+
+@cache
+def critical_u(m: int, n: int, alpha: float) -> int | None:
+    """Return the smallest c with P(U >= c) <= alpha under no shift, or None if none exists.
+
+    U counts the pairs (a, b) with b > a; None: the samples are too small for ``alpha``
+    (5 against 5 cannot reach below 1/252).
+    """
+    counts = _u_counts(m, n)
+    total = math.comb(m + n, m)
+    tail = 0
+    found = None
+    for c in range(m * n, -1, -1):
+        tail += counts[c]
+        if tail / total > alpha:
+            break
+        found = c
+    return found
+
+
+def smallest_p(m: int, n: int) -> float:
+    """Return the smallest one-sided p-value m against n observations can give."""
+    return 1.0 / math.comb(m + n, m)
+
+
+@dataclass(frozen=True)
+class Shift:
+    """B's worsening against A, in the figure's unit (positive: worse), with its bounds."""
+
+    estimate: float
+    #: Lower bound of the worsening at 1 - alpha (-inf: the samples are too small).
+    low: float
+    #: Upper bound of the worsening at 1 - alpha_ok (+inf: the samples are too small).
+    high: float
+    #: The bound of an improvement: upper bound of the worsening at 1 - alpha.
+    high_at_alpha: float
+
+
+def shift(a: Sequence[float], b: Sequence[float], better: str, alpha: float,
+          alpha_ok: float = DEFAULT_ALPHA_OK) -> Shift:
+    """Return B's worsening over A (Hodges-Lehmann) with Moses' exact one-sided bounds.
+
+    ``better``: 'lower' (a loss: B above A is worse) or 'higher' (accuracy).
+    """
+    sign = 1.0 if better == "lower" else -1.0
+    diffs = np.sort(sign * (np.asarray(b, float)[None, :] - np.asarray(a, float)[:, None]).ravel())
+    m, n = len(a), len(b)
+
+    def lower(level: float) -> float:
+        c = critical_u(m, n, level)
+        return -math.inf if c is None else float(diffs[m * n - c])
+
+    def upper(level: float) -> float:
+        c = critical_u(m, n, level)
+        return math.inf if c is None else float(diffs[c - 1])
+
+    return Shift(float(np.median(diffs)), lower(alpha), upper(alpha_ok), upper(alpha))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One figure's outcome, its shift, the minimum effect and, when undecided, the seeds
+    per side that would likely decide (None: more than MAX_SEEDS)."""
+
+    outcome: Outcome
+    shift: Shift
+    minimum: float
+    seeds_to_decide: int | None = None
+
+    def describe(self, unit_scale: float = 1.0) -> str:
+        est, low, high = (v / unit_scale for v in (self.shift.estimate, self.shift.low,
+                                                    self.shift.high))
+        said = (f"worsening {est:+.4g} (bounds {low:+.4g} .. {high:+.4g}; minimum effect "
+                f"{self.minimum / unit_scale:.4g})")
+        if self.outcome is Outcome.INCONCLUSIVE:
+            more = (f"about {self.seeds_to_decide} seeds a side would decide"
+                    if self.seeds_to_decide else f"more than {MAX_SEEDS} seeds a side")
+            said += f"; {more}"
+        return said
+
+
+def judge(a: Sequence[float], b: Sequence[float], better: str, minimum: float, alpha: float,
+          alpha_ok: float = DEFAULT_ALPHA_OK, plan: bool = True) -> Verdict:
+    """Return the outcome of B against A for one figure.
+
+    ``minimum``: the smallest worsening worth calling (> 0, in the figure's unit).
+    ``alpha``: the false-alarm rate of WORSE and BETTER for this figure (a share of the
+    verdict's family-wise rate); ``alpha_ok``: the rate at which a worsening of
+    ``minimum`` or more passes as OK. ``plan``: when INCONCLUSIVE, estimate the seeds
+    that would decide (simulations leave it out).
+    """
+    if minimum <= 0:
+        raise ValueError("the minimum effect must be > 0")
+    found = shift(a, b, better, alpha, alpha_ok)
+    if found.low > minimum:
+        return Verdict(Outcome.WORSE, found, minimum)
+    if found.high_at_alpha < -minimum:
+        return Verdict(Outcome.BETTER, found, minimum)
+    if found.high <= minimum:
+        return Verdict(Outcome.OK, found, minimum)
+    return Verdict(Outcome.INCONCLUSIVE, found, minimum,
+                   seeds_to_decide(a, b, better, minimum, alpha, alpha_ok) if plan else None)
+
+
+def seeds_to_decide(a: Sequence[float], b: Sequence[float], better: str, minimum: float,
+                    alpha: float, alpha_ok: float = DEFAULT_ALPHA_OK) -> int | None:
+    """Return the seeds per side at which the observed shift and spread would likely decide.
+
+    A planning figure, not a test: the shift's standard error from the two samples'
+    variances, shrinking as 1 / sqrt(seeds); the smallest size whose normal bound falls
+    inside the minimum (OK) or beyond it (WORSE) and whose exact test can reach the level.
+    None beyond MAX_SEEDS, or when the estimate sits on the minimum.
+    """
+    from statistics import NormalDist
+
+    estimate = shift(a, b, better, alpha, alpha_ok).estimate
+    spread = math.sqrt(float(np.var(a, ddof=1)) + float(np.var(b, ddof=1)))
+    gap = abs(minimum - estimate)
+    if gap == 0:
+        return None
+    level = alpha_ok if estimate < minimum else alpha
+    z = NormalDist().inv_cdf(1 - level)
+    size = max(len(a), len(b)) + 1
+    size = max(size, math.ceil((z * spread / gap) ** 2))
+    while size <= MAX_SEEDS and smallest_p(size, size) > level:
+        size += 1
+    return size if size <= MAX_SEEDS else None

@@ -1,0 +1,101 @@
+"""The distributional judge: exact bounds checked by hand and against scipy, and by
+simulation its false-alarm rate at the boundary of the minimum effect and its power."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from prunebench import distribution
+from prunebench.distribution import Outcome
+
+
+def test_critical_values_are_the_textbook_ones():
+    # Mann-Whitney, 5 against 5, one-sided 5%: U <= 4 in the lower tail (P = 0.0476),
+    # so U >= 21 in the upper one.
+    assert distribution.critical_u(5, 5, 0.05) == 21
+    assert distribution.smallest_p(5, 5) == pytest.approx(1 / 252)
+    assert distribution.critical_u(5, 5, 0.001) is None  # 5 seeds a side cannot reach 0.1%
+    assert distribution.critical_u(8, 8, 0.0005) is not None  # 8 can: 1/12870
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_critical_value_rejects_exactly_where_scipys_exact_test_does(seed):
+    rng = np.random.default_rng(seed)
+    m, n, alpha = int(rng.integers(3, 9)), int(rng.integers(3, 9)), 0.05
+    a, b = rng.normal(size=m), rng.normal(0.8, size=n)
+    u = sum(int(y > x) for x in a for y in b)
+    p = stats.mannwhitneyu(b, a, alternative="greater", method="exact").pvalue
+    c = distribution.critical_u(m, n, alpha)
+    assert (c is not None and u >= c) == (p <= alpha), (m, n, u, c, p)
+
+
+def test_the_shift_is_the_median_of_pairwise_differences_signed_by_direction():
+    found = distribution.shift([1, 2, 3], [2, 3, 4], "lower", alpha=0.05)
+    assert found.estimate == 1.0  # differences -1 0 0 1 1 1 2 2 3
+    assert distribution.shift([1, 2, 3], [2, 3, 4], "higher", alpha=0.05).estimate == -1.0
+    # 3 against 3 cannot reach 5% (1/20 = 0.05 can): bounds at the extreme differences.
+    assert (found.low, found.high) == (-1.0, 3.0)
+
+
+def _rates(shift, sd, n, minimum, alpha, runs=2000, seed=1):
+    rng = np.random.default_rng(seed)
+    outcomes = [distribution.judge(rng.normal(1.0, sd, n), rng.normal(1.0 + shift, sd, n),
+                                   "lower", minimum, alpha, plan=False).outcome
+                for _ in range(runs)]
+    return {o: outcomes.count(o) / runs for o in Outcome}
+
+
+def test_a_true_shift_equal_to_the_minimum_effect_is_called_worse_at_most_alpha_of_the_time():
+    # The worst case of "not worse than the minimum": the false-alarm rate is bounded there.
+    rates = _rates(shift=0.1, sd=0.1, n=8, minimum=0.1, alpha=0.01)
+    assert rates[Outcome.WORSE] <= 0.01 + 3 * math.sqrt(0.01 * 0.99 / 2000)
+
+
+def test_the_family_of_a_verdict_over_twenty_figures_keeps_one_percent():
+    # 20 figures, each at alpha / 20 (Bonferroni), every one at the minimum's boundary.
+    rng = np.random.default_rng(2)
+    runs, alarms = 500, 0
+    for _ in range(runs):
+        alarms += any(distribution.judge(rng.normal(1, 0.1, 8), rng.normal(1.1, 0.1, 8), "lower",
+                                         0.1, 0.01 / 20, plan=False).outcome is Outcome.WORSE
+                      for _ in range(20))
+    assert alarms / runs <= 0.01 + 3 * math.sqrt(0.01 * 0.99 / runs)
+
+
+@pytest.mark.parametrize(("n", "gap_sd", "power"), [(8, 4, 0.9), (12, 2, 0.7), (16, 2, 0.85)])
+def test_a_shift_beyond_the_minimum_effect_is_called_worse_with_the_power_measured(n, gap_sd,
+                                                                                  power):
+    # At 1% over 20 figures (alpha 0.0005 each), measured: 8 seeds a side call a worsening
+    # 4 standard deviations beyond the minimum every time (3: 0.85), 12 seeds 2 sd 0.82,
+    # 16 seeds 2 sd 0.95; 5 seeds never can (their smallest p is 1/252).
+    rates = _rates(shift=0.1 + gap_sd * 0.1, sd=0.1, n=n, minimum=0.1, alpha=0.01 / 20, runs=400)
+    assert rates[Outcome.WORSE] >= power, rates
+
+
+def test_no_shift_with_a_small_spread_is_ok_and_with_a_large_one_inconclusive():
+    assert _rates(shift=0.0, sd=0.02, n=8, minimum=0.1, alpha=0.01, runs=300)[Outcome.OK] >= 0.9
+    rng = np.random.default_rng(3)
+    wide = distribution.judge(rng.normal(1, 0.5, 5), rng.normal(1, 0.5, 5), "lower", 0.1, 0.01)
+    assert wide.outcome is Outcome.INCONCLUSIVE
+    assert wide.seeds_to_decide is None or wide.seeds_to_decide > 5
+    assert "seeds a side" in wide.describe()
+
+
+def test_five_seeds_a_side_never_call_worse_below_their_smallest_p():
+    far = distribution.judge([1.0] * 5, [9.0, 9.1, 9.2, 9.3, 9.4], "lower", 0.1, alpha=0.001)
+    assert far.outcome is Outcome.INCONCLUSIVE and far.shift.low == -math.inf
+
+
+def test_an_improvement_beyond_the_minimum_is_better_not_ok():
+    found = distribution.judge(np.linspace(1.0, 1.01, 8), np.linspace(0.5, 0.51, 8), "lower",
+                               0.1, alpha=0.01)
+    assert found.outcome is Outcome.BETTER
+
+
+def test_the_minimum_effect_must_be_positive():
+    with pytest.raises(ValueError, match="minimum effect must be > 0"):
+        distribution.judge([1, 2], [1, 2], "lower", 0.0, 0.01)
