@@ -49,6 +49,7 @@ baselines: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts examples
+	$(BIN)/lint-imports
 
 type: $(STAMP)
 	$(BIN)/mypy

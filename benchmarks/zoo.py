@@ -32,14 +32,14 @@ class ZooBenchmark:
     def setup_cache(self):
         import numpy as np
 
-        from prunebench import config, experiments, pipeline, tasks
+        from prunebench import config, experiments, pipeline, runners, tasks
 
         profile = replace(config.get_profile("quick"), timing=config.TimingConfig(
             warmup=1, repeats=1, number=1, predict_number=1))
         chosen = experiments.resolve(["zoo_gated"])
         # What tfmot refuses under this TF (TF 2.15's Keras LSTM) is not run: skipped below.
         refused = pipeline.refusals(chosen, profile)
-        results = pipeline.run([e for e in chosen if e.name not in refused], [SEED], profile,
+        results = runners.run([e for e in chosen if e.name not in refused], [SEED], profile,
                                keep_dir=Path(MODELS_DIR))
         for name in experiments.ZOO:
             task = tasks.get(name)

@@ -18,7 +18,7 @@ import tempfile
 import time
 import zipfile
 
-from prunebench import config, experiments, kerasenv, pipeline
+from prunebench import config, experiments, kerasenv, runners
 from prunebench.data import load_data
 
 
@@ -95,7 +95,7 @@ def bare_seed(seed: int, profile: config.Profile) -> None:
 
 
 def harness_seed(seed: int, profile: config.Profile) -> None:
-    pipeline.run(experiments.resolve(None), [seed], profile)
+    runners.run(experiments.resolve(None), [seed], profile)
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from prunebench import (
     pipeline,
     pruning,
     record,
+    runners,
 )
 from prunebench.errors import UsageError
 
@@ -132,7 +133,7 @@ def kept_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def beyond_run(smoke_profile, kept_dir):
     chosen = experiments.resolve(BEYOND)
-    results = pipeline.run(chosen, [0], smoke_profile, keep_dir=kept_dir)
+    results = runners.run(chosen, [0], smoke_profile, keep_dir=kept_dir)
     return record.from_run(chosen, [0], smoke_profile, results)
 
 
@@ -190,7 +191,7 @@ def test_m_by_n_sparsity_counts_the_padded_last_group():
 @pytest.mark.skipif(PQAT, reason="PQAT runs on this TensorFlow")
 def test_pqat_is_refused_before_training_where_tfmot_cannot_do_it(smoke_profile):
     with pytest.raises(UsageError, match=r"PQAT experiments need TensorFlow >= 2\.16"):
-        pipeline.run(experiments.resolve(["whole_pqat_50"]), [0], smoke_profile)
+        runners.run(experiments.resolve(["whole_pqat_50"]), [0], smoke_profile)
 
 
 @needs_pqat
@@ -214,7 +215,7 @@ def test_parallel_run_gives_the_serial_figures(smoke_profile):
     chosen = experiments.resolve(["whole_model", "dense_random_50"])
     keys = ("mse", "sparsity_pruned", "tflite_zip_bytes", "tflite_int8_zip_bytes", "epochs_run",
             "mse_vs_unpruned")
-    serial, parallel = (pipeline.run(chosen, [0, 1], smoke_profile, jobs=jobs) for jobs in (1, 2))
+    serial, parallel = (runners.run(chosen, [0, 1], smoke_profile, jobs=jobs) for jobs in (1, 2))
     assert ([(r.experiment, r.seed, {k: r.metrics[k] for k in keys}) for r in serial]
             == [(r.experiment, r.seed, {k: r.metrics[k] for k in keys}) for r in parallel])
     # TF 2.15's bundled Keras writes HDF5 files whose zipped size can move by a byte with

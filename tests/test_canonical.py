@@ -9,7 +9,7 @@ import statistics
 
 import pytest
 
-from prunebench import config, pipeline
+from prunebench import config, runners
 from prunebench.experiments import resolve
 
 SEEDS = (0, 1, 2, 3, 4)
@@ -19,7 +19,7 @@ MSE_SPREAD_FACTOR = 3.0
 
 @pytest.fixture(scope="module")
 def full_results():
-    return pipeline.run(resolve(None), SEEDS, config.PROFILES["full"])
+    return runners.run(resolve(None), SEEDS, config.PROFILES["full"])
 
 
 @pytest.mark.slow

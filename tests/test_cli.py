@@ -134,12 +134,12 @@ def test_quick_run_end_to_end(tmp_path):
 ])
 def test_what_a_check_can_know_before_training_is_refused_before_anything_trains(
         args, fragment, monkeypatch, capsys):
-    from prunebench import cli, pipeline
+    from prunebench import cli, runners
 
     def trained(*_, **__):
         raise AssertionError("trained before refusing")
 
-    monkeypatch.setattr(pipeline, "run", trained)
+    monkeypatch.setattr(runners, "run", trained)
     assert cli.main(["check", *args]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and fragment in err, err

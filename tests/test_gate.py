@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from prunebench import baseline, compare, config, gate, kerasenv, pipeline, record
+from prunebench import baseline, compare, config, gate, kerasenv, record, runners
 from prunebench.compare import Verdict
 from prunebench.errors import UsageError
 from prunebench.experiments import resolve
@@ -42,7 +42,7 @@ def judge(baseline_document, names=("whole_model",)) -> list[compare.Line]:
     """Return the gate's lines for a quick run of ``names`` (plus unpruned) on SEEDS."""
     path, document = baseline_document
     experiments = resolve(names)
-    results = pipeline.run(experiments, SEEDS, PROFILE)
+    results = runners.run(experiments, SEEDS, PROFILE)
     rec = record.from_run(experiments, SEEDS, PROFILE, results)
     judged = gate.gate(rec, document, path, compare.load_thresholds(),
                        other_tf=str(document["tf_minor"]) != record.tf_minor(rec.environment))
@@ -128,7 +128,7 @@ def four_times_the_dense_work(monkeypatch) -> None:
 def quick_record(names: tuple[str, ...]) -> record.RunRecord:
     """Return the record of a quick run of ``names`` (plus unpruned) on SEEDS, here."""
     experiments = resolve(names)
-    return record.from_run(experiments, SEEDS, PROFILE, pipeline.run(experiments, SEEDS, PROFILE))
+    return record.from_run(experiments, SEEDS, PROFILE, runners.run(experiments, SEEDS, PROFILE))
 
 
 def timing_lines(judged: gate.Judgement) -> list[compare.Line]:

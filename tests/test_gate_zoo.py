@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import skip_known_refusals
-from prunebench import baseline, compare, config, gate, kerasenv, pipeline, record, tasks
+from prunebench import baseline, compare, config, gate, kerasenv, pipeline, record, runners, tasks
 from prunebench.compare import Verdict
 from prunebench.errors import UsageError
 from prunebench.experiments import ZOO, resolve
@@ -39,7 +39,7 @@ def judge(task_name: str, names: tuple[str, ...]) -> list[compare.Line]:
     document = baseline.load(path)
     chosen = resolve([f"{task_name}/{name}" for name in names])
     refused = pipeline.refusals(chosen, PROFILE)  # as the command line does: the rest run
-    results = pipeline.run([e for e in chosen if e.name not in refused], SEEDS, PROFILE)
+    results = runners.run([e for e in chosen if e.name not in refused], SEEDS, PROFILE)
     rec = record.from_run(chosen, SEEDS, PROFILE, results, refused)
     judged = gate.gate(rec, document, path, compare.load_thresholds(),
                        other_tf=why != baseline.OWN_VERSION)

@@ -21,6 +21,7 @@ from prunebench import (
     pipeline,
     pruning,
     record,
+    runners,
     tasks,
 )
 from prunebench.errors import UsageError
@@ -138,7 +139,7 @@ def test_zoo_task_runs_end_to_end_and_reaches_its_sparsity(name, smoke_profile, 
     task = tasks.get(name)
     chosen = experiments.resolve([f"{name}/{e}" for e in task.gated])
     skip_known_refusals(pipeline.refusals(chosen, smoke_profile), task)
-    results = pipeline.run(chosen, [0], smoke_profile)
+    results = runners.run(chosen, [0], smoke_profile)
     assert [r.experiment for r in results] == [e.name for e in chosen]
     rec = record.from_run(chosen, [0], smoke_profile, results)
     assert rec.tasks() == [name] and {r["task"] for r in rec.results} == {name}

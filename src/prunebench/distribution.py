@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache
+from statistics import NormalDist
 
 import numpy as np
 
@@ -164,8 +165,6 @@ def seeds_to_decide(a: Sequence[float], b: Sequence[float], better: str, minimum
     inside the minimum (OK) or beyond it (WORSE) and whose exact test can reach the level.
     None beyond MAX_SEEDS, or when the estimate sits on the minimum.
     """
-    from statistics import NormalDist
-
     estimate = shift(a, b, better, alpha, alpha_ok).estimate
     spread = math.sqrt(float(np.var(a, ddof=1)) + float(np.var(b, ddof=1)))
     gap = abs(minimum - estimate)

@@ -243,7 +243,7 @@ def cmd_baseline(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def cmd_ab(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from prunebench import pipeline
+    from prunebench import pipeline, runners
 
     sides = (abtest.make_side("A", args.a, args.a_env), abtest.make_side("B", args.b, args.b_env))
     if args.margin < 1:
@@ -269,7 +269,7 @@ def cmd_ab(args: argparse.Namespace, out: Console, err: Console) -> int:
     with tempfile.TemporaryDirectory(prefix="prunebench-ab-") as tmp, \
             progress_display(err) as hook:
         kept, models = Path(tmp) / "kept", Path(tmp) / "models"
-        pipeline.run(chosen, seeds, profile, progress=hook, keep_dir=kept, jobs=args.jobs,
+        runners.run(chosen, seeds, profile, progress=hook, keep_dir=kept, jobs=args.jobs,
                      tensorboard=args.tensorboard)
         abtest.save_models(kept, chosen, seeds[0], profile, models)
         runs = abtest.interleave(sides, args.rounds, models, profile.name, progress=hook)

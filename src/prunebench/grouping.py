@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prunebench.errors import UsageError
+from prunebench.matrix import version_key
 from prunebench.record import RunRecord
 
 
@@ -87,8 +88,6 @@ def group(records: Sequence[RunRecord], files: Sequence[str]) -> list[Group]:
     the same experiment and seed: a seed is reported once per environment, never one of the
     two chosen quietly.
     """
-    from prunebench.matrix import version_key
-
     if len(records) != len(files):
         raise ValueError("one file name per record")
     found: dict[tuple[str, ...], list[int]] = {}

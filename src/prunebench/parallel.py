@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from prunebench import kerasenv
+from prunebench import kerasenv, pipeline
 from prunebench.config import ExperimentConfig, Profile
 from prunebench.errors import UsageError
 
@@ -48,8 +48,6 @@ def _task(experiment: ExperimentConfig, specs: Sequence[str]) -> Any:
 
 def _base_task(experiment: ExperimentConfig, seed: int, profile: Profile,
                keep_dir: Path | None, specs: Sequence[str]) -> tuple[Any, list[np.ndarray], Any]:
-    from prunebench import pipeline
-
     task = _task(experiment, specs)
     data = task.load_data(profile.data)
     base, fit = pipeline.train_base(task, seed, data, profile)
@@ -61,8 +59,6 @@ def _base_task(experiment: ExperimentConfig, seed: int, profile: Profile,
 def _pruned_task(experiment: ExperimentConfig, seed: int, weights: list[np.ndarray],
                  fit: Any, profile: Profile, tensorboard: Path | None,
                  keep_dir: Path | None, specs: Sequence[str]) -> Any:
-    from prunebench import pipeline
-
     task = _task(experiment, specs)
     data = task.load_data(profile.data)
     base = task.build_model(data)
@@ -124,7 +120,7 @@ def run(
     ``scheduler``: a Dask scheduler's address; its workers run the tasks instead of
     ``jobs`` local processes.
     """
-    from prunebench import pipeline, tasks
+    from prunebench import tasks
 
     groups = [chosen for _, chosen in pipeline.by_task(experiments)]
     specs = tasks.specs()

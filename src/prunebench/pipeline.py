@@ -144,40 +144,6 @@ def run_seed(
     return results
 
 
-def run(
-    experiments: Sequence[ExperimentConfig],
-    seeds: Sequence[int],
-    profile: Profile,
-    progress: ProgressHook | None = None,
-    tensorboard: Path | None = None,
-    keep_dir: Path | None = None,
-    jobs: int = 1,
-    scheduler: str | None = None,
-) -> list[ExperimentResult]:
-    """Return the results of every experiment for every seed, task by task.
-
-    Each task's experiments start with its unpruned one (``experiments.resolve`` orders
-    them so). ``jobs`` > 1 spreads the work over that many processes, ``scheduler`` (a
-    Dask scheduler's address) over that cluster's workers; the figures are the same.
-    """
-    groups = by_task(experiments)
-    if any(e.quantize == "pqat" for e in experiments):
-        kerasenv.require_pqat()
-    if jobs > 1 or scheduler is not None:
-        from prunebench import parallel
-
-        results = parallel.run(experiments, seeds, profile, jobs, progress, tensorboard, keep_dir,
-                               scheduler)
-        relate_to_unpruned(results)
-        return results
-    found: list[ExperimentResult] = []
-    for task, chosen in groups:
-        data = task.load_data(profile.data)
-        found.extend(r for seed in seeds for r in run_seed(task, chosen, seed, profile, data,
-                                                           progress, tensorboard, keep_dir))
-    return found
-
-
 def refusals(experiments: Sequence[ExperimentConfig], profile: Profile) -> dict[str, str]:
     """Return {experiment: why} for the experiments whose model tfmot refuses to wrap.
 

@@ -33,7 +33,7 @@ def progress_display(console: Console) -> Iterator[Callable[[str, int, int], Non
 
 def run_record(args: argparse.Namespace, console: Console) -> record.RunRecord:
     """Return the record of running what ``args`` asks for, with a progress display."""
-    from prunebench import pipeline  # imports TensorFlow: only when something runs
+    from prunebench import pipeline, runners  # import TensorFlow: only when something runs
 
     chosen = experiments.resolve(args.experiments, args.sparsity)
     seeds = list(dict.fromkeys(args.seeds or DEFAULT_SEEDS))
@@ -44,7 +44,7 @@ def run_record(args: argparse.Namespace, console: Console) -> record.RunRecord:
         console.print(f"refused: {name}: {why}", highlight=False, markup=False, soft_wrap=True)
     accepted = [e for e in chosen if e.name not in refused]
     with progress_display(console) as hook:
-        results = pipeline.run(accepted, seeds, profile, progress=hook,
+        results = runners.run(accepted, seeds, profile, progress=hook,
                                tensorboard=args.tensorboard, jobs=args.jobs,
                                scheduler=getattr(args, "scheduler", None))
     return record.from_run(chosen, seeds, profile, results, refused)
