@@ -60,10 +60,23 @@ def explain(lines: list[compare.Line]) -> str:
     return "\n".join(ln.render() for ln in lines)
 
 
-def test_clean_quick_gate_passes(baseline_document):
-    lines = judge(baseline_document, names=("whole_model", "dense_only"))
-    assert compare.exit_code(lines) == 0, explain(lines)
-    assert {ln.experiment for ln in lines} == {"unpruned", "whole_model", "dense_only"}
+@pytest.fixture(scope="module")
+def clean_run() -> record.RunRecord:
+    """A clean quick run of the canonical three on SEEDS: judged against the stored baseline,
+    and the session's reference of the timing test (one training for both: the two tests
+    share an xdist group, so one worker runs them)."""
+    return quick_record(("whole_model", "dense_only"))
+
+
+@pytest.mark.xdist_group("friedman1-clean")
+def test_clean_quick_gate_passes(baseline_document, clean_run):
+    path, document = baseline_document
+    judged = gate.gate(clean_run, document, path, compare.load_thresholds(),
+                       other_tf=str(document["tf_minor"]) != record.tf_minor(clean_run.environment))
+    print(f"{judged.regime} band; differences: {judged.differences}; notes: {judged.notes}")
+    print(explain(judged.lines))
+    assert compare.exit_code(judged.lines) == 0, explain(judged.lines)
+    assert {ln.experiment for ln in judged.lines} == {"unpruned", "whole_model", "dense_only"}
 
 
 def test_schedule_reaching_less_sparsity_is_caught(baseline_document, monkeypatch):
@@ -142,18 +155,19 @@ def on_another_cpu(document: dict) -> dict:
     return copied
 
 
-def test_dense_layers_doing_four_times_the_work_are_caught(baseline_document, monkeypatch):
+@pytest.mark.xdist_group("friedman1-clean")
+def test_dense_layers_doing_four_times_the_work_are_caught(baseline_document, clean_run,
+                                                          monkeypatch):
     """Against the stored baseline where its timing can be used here; otherwise (another CPU
     type, a baseline timed busy) against the same models timed clean in this session. Both
     ways, whatever the host: with the baseline as recorded, and with a copy whose CPU type
     is another's, which the stored timing can never judge."""
     path, document = baseline_document
     thresholds = compare.load_thresholds()
-    clean = quick_record(("whole_model",))  # this session's reference: no work injected
-    other_tf = str(document["tf_minor"]) != record.tf_minor(clean.environment)
+    other_tf = str(document["tf_minor"]) != record.tf_minor(clean_run.environment)
     four_times_the_dense_work(monkeypatch)
     slower = quick_record(("whole_model",))
-    reference = baseline.session_reference(clean)
+    reference = baseline.session_reference(clean_run)  # this session's: no work injected
     for label, stored in (("as recorded", document), ("on another CPU type", on_another_cpu(document))):
         judged = gate.gate(slower, stored, path, thresholds, other_tf=other_tf)
         if label == "on another CPU type":
