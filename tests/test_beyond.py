@@ -17,7 +17,6 @@ from prunebench import (
     kerasenv,
     metrics,
     models,
-    pipeline,
     pruning,
     record,
     runners,
@@ -49,11 +48,9 @@ def test_every_registry_entry_has_one_family_and_a_unique_curve_point():
     assert len(points) == len(experiments.REGISTRY)
 
 
-def test_later_options_leave_canonical_digests_alone():
-    # The digests stored in every baselines/tfX.Y.json before these options existed.
+def test_a_later_option_set_changes_the_digest():
+    # That every committed baseline's digests still match: test_tasks.py.
     quick = config.get_profile("quick")
-    assert {e.name: config.run_digest(e, quick) for e in experiments.resolve(None)} == {
-        "unpruned": "dc6d759111b3", "whole_model": "a431c59f8038", "dense_only": "40491830dde2"}
     changed = config.ExperimentConfig("x", "", config.PruneConfig("whole_model", method="random"))
     same = config.ExperimentConfig("x", "", config.PruneConfig("whole_model"))
     assert config.run_digest(changed, quick) != config.run_digest(same, quick)

@@ -56,45 +56,58 @@ def serial(tmp_path_factory):
 
 def test_cluster_run_gives_the_serial_figures_and_each_workers_environment(cluster, serial,
                                                                           tmp_path):
-    found, _ = cluster
+    found, client = cluster
     out = tmp_path / "cluster.json"
     done = _cli(*RUN, "--scheduler", found.scheduler_address, "--out", str(out))
     assert done.wait(timeout=900) == 0, done.stderr.read()
     assert _figures(out) == serial
     results = json.loads(out.read_text())["results"]
     assert all(r["environment"]["packages"]["tensorflow"] for r in results)
-    assert len({r["environment"]["pid"] for r in results}) >= 1
+    # Two seeds' unpruned models are submitted at once to two idle one-thread workers: the
+    # work is spread over both, and ran nowhere else (not in this process, not in the CLI's).
+    workers = set(client.run(os.getpid).values())
+    assert {r["environment"]["pid"] for r in results} == workers and len(workers) == 2
 
 
 def test_a_worker_killed_mid_run_leaves_a_whole_record_or_none(cluster, serial, tmp_path):
     found, client = cluster
     out = tmp_path / "killed.json"
     run = _cli(*RUN, "--scheduler", found.scheduler_address, "--out", str(out))
-    pids = list(client.run(os.getpid).values())
-
-    killer = threading.Thread(target=_kill_first_busy_worker, args=(client,))
+    killed: list[int] = []
+    killer = threading.Thread(target=lambda: killed.append(_kill_first_busy_worker(client)))
     killer.start()
     code = run.wait(timeout=900)
     killer.join()
     stderr = run.stderr.read()
-    print(f"killed a worker mid-run: exit {code}, record {'whole' if out.exists() else 'absent'}"
+    assert killed and killed[0] in _pids_before_now(client, killed[0]), "no worker was killed"
+    print(f"killed worker {killed[0]} mid-run: exit {code}, record "
+          f"{'whole' if out.exists() else 'absent'}"
           f"{'; ' + stderr.strip() if code else ''}")  # shown with -rP
     if code == 0:
         assert _figures(out) == serial  # Dask re-ran the lost task: a whole, equal record
     else:
         assert not out.exists(), "a half-written record"
         assert stderr.strip().count("\n") == 0 and "lost" in stderr, stderr
-    assert pids  # the workers existed before the kill
 
 
-def _kill_first_busy_worker(client):
+def _pids_before_now(client, pid: int) -> set[int]:
+    """Return the given pid if it no longer runs a worker of ``client`` (the nanny restarted
+    another in its place), else the empty set: the kill did not take."""
+    alive = set(client.run(os.getpid).values())
+    return {pid} if pid not in alive else set()
+
+
+def _kill_first_busy_worker(client) -> int:
+    """SIGKILL the first worker seen running a task; return its pid, or fail the test."""
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         busy = [w for w, tasks in client.processing().items() if tasks]
         if busy:
-            os.kill(client.run(os.getpid, workers=[busy[0]])[busy[0]], signal.SIGKILL)
-            return
+            pid = client.run(os.getpid, workers=[busy[0]])[busy[0]]
+            os.kill(pid, signal.SIGKILL)
+            return pid
         time.sleep(0.2)
+    pytest.fail("no worker ran a task within 300 s: nothing was killed")
 
 
 def test_a_task_whose_worker_dies_with_no_retry_left_fails_in_one_line(tmp_path):
@@ -107,8 +120,9 @@ def test_a_task_whose_worker_dies_with_no_retry_left_fails_in_one_line(tmp_path)
             distributed.Client(found) as client:
         out = tmp_path / "lost.json"
         run = _cli(*RUN, "--scheduler", found.scheduler_address, "--out", str(out))
-        _kill_first_busy_worker(client)
+        killed = _kill_first_busy_worker(client)
         code = run.wait(timeout=900)
+        assert killed in _pids_before_now(client, killed), "no worker was killed"
         stderr = run.stderr.read()
     print(f"worker killed, no retry: exit {code}; {stderr.strip()}")  # shown with -rP
     assert code == 2 and not out.exists()
