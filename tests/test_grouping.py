@@ -51,3 +51,8 @@ def test_a_record_keeps_the_variables_that_change_its_figures(monkeypatch):
     assert variables["PYTHONPATH"] == "/somewhere/inject"
     assert variables["TF_ENABLE_ONEDNN_OPTS"] == "0"
     assert "PRUNEBENCH_UNRELATED" not in variables
+
+
+def test_one_file_given_twice_is_refused_not_merged_with_itself():
+    with pytest.raises(UsageError, match=r"^x\.json is given twice: each record once$"):
+        grouping.group([_made(), _made()], ["x.json", "x.json"])

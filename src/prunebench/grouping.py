@@ -90,6 +90,9 @@ def group(records: Sequence[RunRecord], files: Sequence[str]) -> list[Group]:
     """
     if len(records) != len(files):
         raise ValueError("one file name per record")
+    twice = next((name for n, name in enumerate(files) if name in files[:n]), None)
+    if twice is not None:
+        raise UsageError(f"{twice} is given twice: each record once")
     found: dict[tuple[str, ...], list[int]] = {}
     for index, rec in enumerate(records):
         found.setdefault(environment_key(rec.environment), []).append(index)
