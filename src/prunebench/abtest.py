@@ -97,13 +97,20 @@ def save_models(results_dir: Path, chosen: Sequence[Any], seed: int, profile: An
     (models_dir / MANIFEST).write_text(json.dumps(manifest, indent=1))
 
 
+def side_variables(side: Side) -> dict[str, str]:
+    """Return the environment of every process of ``side``: this one's, then the side's own.
+
+    The side's prunebench decides which Keras its TensorFlow needs: that is not inherited.
+    """
+    inherited = {k: v for k, v in os.environ.items() if k != kerasenv.LEGACY_KERAS_ENV}
+    return {**inherited, **side.env}
+
+
 def run_side(side: Side, models_dir: Path, profile: str, out: Path) -> dict[str, Any]:
     """Return what one worker process of ``side`` measured, or raise UsageError why not."""
     cmd = [side.python, "-m", "prunebench.abworker", str(models_dir), str(out), profile]
-    # The side's own prunebench decides which Keras its TensorFlow needs: not inherited.
-    inherited = {k: v for k, v in os.environ.items() if k != kerasenv.LEGACY_KERAS_ENV}
     try:
-        done = subprocess.run(cmd, env={**inherited, **side.env}, capture_output=True,
+        done = subprocess.run(cmd, env=side_variables(side), capture_output=True,
                               text=True, timeout=WORKER_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
         raise UsageError(f"side {side.name}: a worker took over {WORKER_TIMEOUT_S} s") from None

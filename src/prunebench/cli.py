@@ -25,8 +25,9 @@ from prunebench import (
     record,
     report,
     tasks,
+    upgradecmd,
 )
-from prunebench.errors import EXIT_REFUSED, EXIT_USAGE, UsageError
+from prunebench.errors import EXIT_INCONCLUSIVE, EXIT_REFUSED, EXIT_USAGE, UsageError
 from prunebench.running import DEFAULT_CHECK_SEEDS, check_run_options, run_record
 
 DEFAULT_OUT = Path("prunebench-results.json")
@@ -36,10 +37,12 @@ PIPED_WIDTH = 120
 
 EXIT_STATUSES = f"""exit statuses:
   0  done; nothing regressed
-  1  check, matrix, ab: a figure regressed (check --strict: or improved)
+  1  check, matrix, ab, upgrade: a figure regressed (check --strict: or improved)
   {EXIT_USAGE}  bad input, or nothing could be judged (one line on stderr; no record written)
   {EXIT_REFUSED}  run: tfmot refused to prune a layer of some experiment (the rest ran; the
-     record lists the refusal)"""
+     record lists the refusal)
+  {EXIT_INCONCLUSIVE}  upgrade: nothing worse, but some figure undecided over the seeds run
+     (the verdict says how many more seeds would decide): not a pass"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -97,6 +100,18 @@ def add_run_options(parser: argparse.ArgumentParser, experiments_default: str,
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="run on the workers of this Dask scheduler (tcp://host:8786); "
                              "needs prunebench[dask], workers with --nthreads 1")
+    add_task_option(parser)
+    add_verbose(parser)
+
+
+def _add_seeds(parser: argparse.ArgumentParser, flag: str, help_text: str) -> None:
+    parser.add_argument(flag, nargs="+", type=_seed, metavar="N", help=help_text)
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    """Add --profile, --task and --verbose, as every command that runs experiments has them."""
+    parser.add_argument("--profile", default="quick", choices=sorted(config.PROFILES),
+                        help="training budget: full is the seed's, quick the same path, smaller")
     add_task_option(parser)
     add_verbose(parser)
 
@@ -180,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     matrix.add_argument("results", type=Path, nargs="+", metavar="RESULTS")
     matrix.add_argument("--thresholds", type=Path, metavar="FILE",
                         help="tolerances that flag a change (default: the packaged ones)")
+    upgradecmd.add_parser(sub, _add_seeds, _add_common)
     add_task_option(sub.add_parser("list", help="list the tasks and their experiments"))
     add_verbose(sub.add_parser("env", help="print the resolved versions and which Keras is in use"))
     return parser
@@ -243,7 +259,7 @@ NEEDS_KERAS = frozenset({"run", "check", "baseline", "env", "ab"})
 COMMANDS = {
     "run": cmd_run, "check": gatecmds.cmd_check, "baseline": gatecmds.cmd_baseline,
     "ab": gatecmds.cmd_ab, "show": cmd_show, "matrix": gatecmds.cmd_matrix, "report": cmd_report,
-    "list": cmd_list, "env": cmd_env,
+    "list": cmd_list, "env": cmd_env, "upgrade": upgradecmd.cmd_upgrade,
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from fnmatch import fnmatchcase
 from importlib import resources
@@ -29,6 +29,8 @@ class Verdict(Enum):
     CHANGED = "changed"
     IMPROVEMENT = "IMPROVEMENT"
     REGRESSION = "REGRESSION"
+    #: Over seeds that do not reproduce: neither inside the minimum effect nor beyond it.
+    INCONCLUSIVE = "INCONCLUSIVE"
 
 
 #: Worst first: a figure's line carries its worst seed.
@@ -139,6 +141,9 @@ class Thresholds:
     floors: Floors
     #: The false-alarm rate of all timing tests of one gate together (Bonferroni).
     family_alpha: float = 0.01
+    #: {metric: the smallest worsening worth calling} where seeds do not reproduce and a
+    #: figure is judged over them (``judge``); relative widths are of A's median.
+    minimum: Mapping[str, Band] = field(default_factory=dict)
 
     def metrics(self) -> set[str]:
         return {c.metric for c in self.paired} | {c.metric for c in self.timing}
@@ -165,13 +170,14 @@ def load_thresholds(path: Path | None = None) -> Thresholds:
         alpha = float(timing_raw.pop("family_alpha"))
         timed = tuple(TimingCheck(metric=name, **spec) for name, spec in timing_raw.items())
         floors = Floors(**raw["floors"])
+        minimum = {name: _band(band) for name, band in raw.get("minimum", {}).items()}
     except FileNotFoundError:
         raise UsageError(f"no thresholds file {path}") from None
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise UsageError(f"bad thresholds file {path or 'thresholds.toml'}: {exc!r}") from None
     if not 0 < alpha < 1:
         raise UsageError(f"bad thresholds file {path or 'thresholds.toml'}: family_alpha in (0, 1)")
-    return Thresholds(paired, timed, floors, alpha)
+    return Thresholds(paired, timed, floors, alpha, minimum)
 
 
 @dataclass(frozen=True)

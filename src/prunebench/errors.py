@@ -16,3 +16,6 @@ EXIT_USAGE = 2
 #: run: tfmot refused to prune a layer of some experiment's model; the rest ran and the
 #: record lists the refusal. Not a regression (nothing was judged), not bad input.
 EXIT_REFUSED = 3
+#: upgrade: no figure of B is worse, but some could not be decided over the seeds run (the
+#: verdict says how many more seeds would likely decide each). Not a pass.
+EXIT_INCONCLUSIVE = 4

@@ -1,0 +1,172 @@
+"""Judge side B against side A, figure by figure: paired where seeds reproduce, else over seeds.
+
+Whether a task's seeds reproduce is decided before its figures are judged, from its
+unpruned experiment, the model every other experiment of the task fine-tunes: when each
+quality figure of it (those with a minimum effect in thresholds.toml: MSE, loss,
+accuracy) is within the same-environment band on every seed, both sides trained the same
+models, and any later difference is the pruning, stripping or conversion of B. Then:
+
+- a figure within the same band on every seed is ok: identical on every seed;
+- in a task that reproduces, a figure is judged seed by seed in the same band, as
+  ``check`` judges a run in its baseline's environment;
+- in a task that does not (training numerics differ: another Keras build), a quality
+  figure is judged over the seeds (``distribution``: B's worsening, its bounds, the
+  minimum effect; WORSE, ok, or INCONCLUSIVE with the seeds that would decide), and
+  sparsity, structure and sizes keep their paired cross bands;
+- with ``mode`` 'distribution' every figure with a minimum effect is judged over the
+  seeds, whatever reproduces; with seeds that differ between the sides, nothing pairs.
+
+The false-alarm rate of the whole verdict is ``family_alpha``: half for the tests over
+seeds (Bonferroni over them), half for the timing tests (``abtest.judge``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from statistics import median
+from typing import Any
+
+from prunebench import distribution
+from prunebench.compare import Line, PairedCheck, Thresholds, Verdict, floor_lines, judge_paired
+from prunebench.errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_REGRESSION
+from prunebench.experiments import unpruned_of
+from prunebench.record import RunRecord
+
+MODES = ("auto", "paired", "distribution")
+_OUTCOMES = {distribution.Outcome.OK: Verdict.OK, distribution.Outcome.WORSE: Verdict.REGRESSION,
+             distribution.Outcome.BETTER: Verdict.IMPROVEMENT,
+             distribution.Outcome.INCONCLUSIVE: Verdict.INCONCLUSIVE}
+
+
+@dataclass
+class Judgement:
+    """Every line of B against A, whether each task reproduced, and what was not judged."""
+
+    lines: list[Line]
+    #: {task: (reproduces, why)}
+    reproduction: dict[str, tuple[bool, str]]
+    notes: list[str] = field(default_factory=list)
+
+    def count(self, verdict: Verdict) -> int:
+        return sum(line.verdict is verdict for line in self.lines)
+
+    def exit_code(self) -> int:
+        """Return 1 when B is worse anywhere, else 4 when anything is undecided, else 0."""
+        if self.count(Verdict.REGRESSION):
+            return EXIT_REGRESSION
+        return EXIT_INCONCLUSIVE if self.count(Verdict.INCONCLUSIVE) else EXIT_OK
+
+
+def identical(check: PairedCheck, a: Mapping[int, float], b: Mapping[int, float]) -> bool:
+    """Return whether both sides hold the same seeds, each within the same band."""
+    return bool(a) and a.keys() == b.keys() and all(
+        check.verdict(a[s], b[s], "same") is Verdict.OK for s in a)
+
+
+def reproduction(a: RunRecord, b: RunRecord, task: str, thresholds: Thresholds) -> tuple[bool, str]:
+    """Return whether ``task``'s seeds reproduce between the sides, and the evidence."""
+    unpruned = unpruned_of(task)
+    if sorted(a.seeds) != sorted(b.seeds):
+        return False, f"the sides ran other seeds ({a.seeds} and {b.seeds})"
+    moved: list[str] = []
+    judged: list[str] = []
+    for check in thresholds.paired:
+        if check.metric not in thresholds.minimum:
+            continue
+        va, vb = a.seed_values(unpruned, check.metric), b.seed_values(unpruned, check.metric)
+        if not va or not vb:
+            continue
+        judged.append(check.metric)
+        moved.extend(f"{check.metric} seed {s} {va[s]:.6g} -> {vb[s]:.6g}"
+                     for s in sorted(va) if s in vb
+                     and check.verdict(va[s], vb[s], "same") is not Verdict.OK)
+    if not judged:
+        return False, f"no quality figure of {unpruned} on both sides"
+    if moved:
+        more = f" and {len(moved) - 3} more" if len(moved) > 3 else ""
+        return False, f"{unpruned} trained differently: {'; '.join(moved[:3])}{more}"
+    return True, f"{unpruned} identical on every seed ({', '.join(judged)})"
+
+
+def _over_seeds(check: PairedCheck, name: str, a: Mapping[int, float], b: Mapping[int, float],
+                minimum: float, alpha: float) -> Line:
+    found = distribution.judge(list(a.values()), list(b.values()), check.better, minimum, alpha)
+    return Line(_OUTCOMES[found.outcome], name, check.metric, median(b.values()),
+                median(a.values()),
+                f"over seeds: {found.describe()}; {len(b)} vs {len(a)} seeds, alpha {alpha:.2g}")
+
+
+def judge(a: RunRecord, b: RunRecord, thresholds: Thresholds, mode: str = "auto",
+          timing_lines: Sequence[Line] = ()) -> Judgement:
+    """Return the judgement of B's record against A's (``mode``: one of MODES)."""
+    tasks = list(dict.fromkeys([*a.tasks(), *b.tasks()]))
+    reproduces = {task: reproduction(a, b, task, thresholds) for task in tasks}
+    paired_ok = sorted(a.seeds) == sorted(b.seeds)
+    if mode == "paired" and not paired_ok:
+        raise ValueError("paired judgement needs the same seeds on both sides")
+    notes: list[str] = []
+    lines = refusal_lines(a, b, notes)
+    names = [n for n in a.experiment_names() if n in b.experiment_names()]
+    for name in [*a.experiment_names(), *b.experiment_names()]:
+        if name not in names and name not in a.refused and name not in b.refused:
+            notes.append(f"{name} ran on one side only, not judged")
+    plan: list[tuple[str, PairedCheck, dict[int, float], dict[int, float], str]] = []
+    for name in names:
+        task_reproduces = reproduces[a.task_of(name)][0]
+        for check in thresholds.paired:
+            va, vb = a.seed_values(name, check.metric), b.seed_values(name, check.metric)
+            if not va or not vb:
+                continue
+            has_minimum = check.metric in thresholds.minimum
+            if mode == "distribution" and has_minimum:
+                how = "seeds"
+            elif paired_ok and (identical(check, va, vb) or mode == "paired" or task_reproduces):
+                how = "same"
+            elif has_minimum:
+                how = "seeds"
+            elif paired_ok:
+                how = "cross"
+            else:
+                notes.append(f"{name}.{check.metric} not judged: no minimum effect to judge "
+                             "it over seeds, and the sides ran other seeds")
+                continue
+            plan.append((name, check, va, vb, how))
+    over_seeds = sum(how == "seeds" for *_, how in plan)
+    alpha = thresholds.family_alpha / (2 if timing_lines else 1) / max(1, over_seeds)
+    for name, check, va, vb, how in plan:
+        if how == "seeds":
+            minimum = thresholds.minimum[check.metric].width(median(va.values()))
+            lines.append(_over_seeds(check, name, va, vb, minimum, alpha))
+        elif identical(check, va, vb):
+            lines.append(Line(Verdict.OK, name, check.metric, va[min(va)], vb[min(vb)],
+                              f"identical on every seed ({len(va)}; same band "
+                              f"{check.same.describe()})"))
+        else:
+            lines.append(judge_paired(check, name, va, vb, how))
+    lines.extend(timing_lines)
+    medians = {n: {m: s["median"] for m, s in metrics.items()} for n, metrics in b.aggregate().items()}
+    for name in names:
+        unpruned = medians.get(unpruned_of(b.task_of(name)))
+        lines.extend(floor_lines(name, medians[name], unpruned, thresholds.floors))
+    return Judgement(lines, reproduces, notes)
+
+
+def refusal_lines(a: RunRecord, b: RunRecord, notes: list[str]) -> list[Line]:
+    """Return a line per experiment B refused: a regression where A ran it, ok where A refused too."""
+    lines = []
+    for name, why in b.refused.items():
+        if name in a.refused:
+            lines.append(Line(Verdict.OK, name, "refused", None, None, f"{why} (refused by A too)"))
+        else:
+            lines.append(Line(Verdict.REGRESSION, name, "refused", None, None,
+                              f"B: {why}; A ran it"))
+    for name, why in a.refused.items():
+        if name not in b.refused:
+            notes.append(f"{name}: A refused it ({why}), B runs it: not judged")
+    return lines
+
+
+def summary(judgement: Judgement) -> dict[str, Any]:
+    """Return the counts a verdict reports."""
+    return {verdict.value.lower(): judgement.count(verdict) for verdict in Verdict}

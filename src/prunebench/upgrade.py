@@ -1,0 +1,232 @@
+"""``prunebench upgrade``: both environments run everything, interleaved, into a journal.
+
+A unit is one task's experiments for one seed in one side's interpreter
+(``prunebench.sideworker``): training, pruning, fine-tuning, stripping, conversion and
+measurement, all with that side's stack. Units go seed by seed, the sides alternating
+ABBA (A B for the first seed, B A for the next, ...), so both share the machine's drift.
+Then each side's timing workers time the models that side produced, in alternating
+processes (``abtest``): ``rounds`` a side.
+
+Everything finished is kept as it completes, in the journal: ``plan.json`` (what runs and
+both sides' environments), ``units/<side>-seed<N>-<task>/`` (a unit's record and models,
+renamed into place only when its process exited 0) and ``timing/<side>-<round>.json``.
+``--resume`` skips what the journal holds, after checking that the plan and both sides'
+packages, interpreters, variables and commit are the journal's.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from prunebench import abtest, record
+from prunebench.abtest import Side
+from prunebench.errors import UsageError
+from prunebench.record import RunRecord
+
+PLAN = "plan.json"
+#: A unit's record, and its kept models with their manifest, in the unit's folder.
+RECORD = "record.json"
+MODELS = "models"
+#: One unit: TensorFlow's import, a task's experiments for one seed (the full profile's
+#: biggest task, a few minutes on 2 cores).
+UNIT_TIMEOUT_S = 3600
+#: What of a side's environment must equal the journal's for --resume.
+RESUME_KEYS = ("python", "packages", "distributions", "variables", "git_sha", "cpu_id")
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Unit:
+    side: str
+    seed: int
+    task: str
+    experiments: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.side}-seed{self.seed}-{self.task}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What an upgrade runs: the same experiments on both sides, each side's seeds."""
+
+    profile: str
+    #: (task, its experiments in run order), the unpruned first.
+    tasks: tuple[tuple[str, tuple[str, ...]], ...]
+    seeds: dict[str, tuple[int, ...]]
+    rounds: int
+    sparsity: float | None = None
+    task_specs: tuple[str, ...] = ()
+
+    def units(self) -> list[Unit]:
+        """Return every unit, seed by seed, the sides alternating ABBA."""
+        order: list[Unit] = []
+        for index in range(max(len(s) for s in self.seeds.values())):
+            for side in ("A", "B") if index % 2 == 0 else ("B", "A"):
+                if index < len(self.seeds[side]):
+                    seed = self.seeds[side][index]
+                    order.extend(Unit(side, seed, task, names) for task, names in self.tasks)
+        return order
+
+    def to_json(self) -> dict[str, Any]:
+        return json.loads(json.dumps(asdict(self)))
+
+
+def side_environment(side: Side, python_code: str = "") -> dict[str, Any]:
+    """Return ``record.environment()`` as the side's interpreter sees it, or raise UsageError."""
+    code = ("import json; from prunebench import kerasenv, record; kerasenv.prepare_environment(); "
+            "print(json.dumps(record.environment()))")
+    done = subprocess.run([side.python, "-c", python_code or code], env=abtest.side_variables(side),
+                          capture_output=True, text=True, timeout=600, check=False)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise UsageError(f"side {side.name} ({side.python}) cannot run prunebench: {last}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+class Journal:
+    """The folder that keeps every finished unit and timing round of one upgrade."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def unit_dir(self, unit: Unit) -> Path:
+        return self.folder / "units" / unit.key
+
+    def done(self, unit: Unit) -> bool:
+        return (self.unit_dir(unit) / RECORD).is_file()
+
+    def timing_file(self, side: str, round_: int) -> Path:
+        return self.folder / "timing" / f"{side}-{round_}.json"
+
+    def open(self, plan: Plan, environments: dict[str, dict[str, Any]], resume: bool) -> None:
+        """Start the journal, or with ``resume`` check it holds this plan and these sides.
+
+        Raises UsageError, in one line, for a journal that exists without ``resume`` or
+        one whose plan or side environments differ from this run's.
+        """
+        path = self.folder / PLAN
+        wanted = {"plan": plan.to_json(), "environments": environments}
+        if path.is_file():
+            if not resume:
+                raise UsageError(f"{self.folder} holds an earlier upgrade: continue it with "
+                                 "--resume, or remove the folder")
+            held = json.loads(path.read_text())
+            if held["plan"] != wanted["plan"]:
+                changed = [k for k in wanted["plan"] if held["plan"].get(k) != wanted["plan"][k]]
+                raise UsageError(f"cannot resume {self.folder}: its plan differs in "
+                                 f"{', '.join(changed)}")
+            for side, env in environments.items():
+                before = held["environments"][side]
+                changed = [k for k in RESUME_KEYS if before.get(k) != env.get(k)]
+                if changed:
+                    raise UsageError(f"cannot resume {self.folder}: side {side}'s "
+                                     f"{', '.join(changed)} differ from the journal's")
+            return
+        if resume:
+            raise UsageError(f"nothing to resume: {path} does not exist")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        record.write_json_atomic(path, wanted)
+
+
+def run_unit(side: Side, unit: Unit, plan: Plan, journal: Journal) -> None:
+    """Run one unit in ``side``'s interpreter; move its folder into the journal when done."""
+    final = journal.unit_dir(unit)
+    work = final.with_name(final.name + ".partial")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    spec = {"experiments": list(unit.experiments), "seed": unit.seed, "profile": plan.profile,
+            "sparsity": plan.sparsity, "task_specs": list(plan.task_specs)}
+    (work / "unit.json").write_text(json.dumps(spec))
+    command = [side.python, "-m", "prunebench.sideworker", str(work / "unit.json"), str(work)]
+    try:
+        done = subprocess.run(command, env=abtest.side_variables(side), capture_output=True,
+                              text=True, timeout=UNIT_TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired:
+        raise UsageError(f"side {side.name}: {unit.key} took over {UNIT_TIMEOUT_S} s") from None
+    if done.returncode != 0 or not (work / RECORD).is_file():
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise UsageError(f"side {side.name}: {unit.key} failed: {last}")
+    shutil.rmtree(work / "kept", ignore_errors=True)
+    work.rename(final)
+
+
+def run_units(sides: dict[str, Side], plan: Plan, journal: Journal, jobs: int, say: Say) -> int:
+    """Run every unit the journal lacks, ``jobs`` at a time, in plan order; return how many ran."""
+    todo = [u for u in plan.units() if not journal.done(u)]
+    skipped = len(plan.units()) - len(todo)
+    if skipped:
+        say(f"resuming: {skipped} unit(s) of {len(plan.units())} already in {journal.folder}")
+
+    def one(unit: Unit) -> Unit:
+        run_unit(sides[unit.side], unit, plan, journal)
+        return unit
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for count, unit in enumerate(pool.map(one, todo), 1):
+            say(f"unit {count}/{len(todo)} done: {unit.key}")
+    return len(todo)
+
+
+def side_record(plan: Plan, journal: Journal, side: str) -> RunRecord:
+    """Return one side's record, its units merged in task then seed order."""
+    units = sorted((u for u in plan.units() if u.side == side),
+                   key=lambda u: ([t for t, _ in plan.tasks].index(u.task), u.seed))
+    parts = [record.load(journal.unit_dir(u) / RECORD) for u in units]
+    merged = RunRecord(profile=plan.profile, seeds=list(plan.seeds[side]), experiments={},
+                       results=[], environment=parts[0].environment)
+    for part in parts:
+        merged.experiments.update(part.experiments)
+        merged.results.extend(part.results)
+        merged.refused.update(part.refused)
+    return merged
+
+
+def timing_manifest(plan: Plan, journal: Journal, side: str) -> Path:
+    """Write the manifest of the models ``side`` timed, its first seed's of every task."""
+    manifest: dict[str, dict[str, str]] = {}
+    seed = plan.seeds[side][0]
+    for task, names in plan.tasks:
+        models = journal.unit_dir(Unit(side, seed, task, names)) / MODELS
+        if (models / abtest.MANIFEST).is_file():
+            for name, files in json.loads((models / abtest.MANIFEST).read_text()).items():
+                manifest[name] = {k: str((models / v).absolute()) for k, v in files.items()}
+    folder = journal.folder / "timing" / side
+    folder.mkdir(parents=True, exist_ok=True)
+    record.write_json_atomic(folder / abtest.MANIFEST, manifest)
+    return folder
+
+
+def run_timing(sides: dict[str, Side], plan: Plan, journal: Journal, say: Say
+               ) -> dict[str, list[dict[str, Any]]]:
+    """Return every timing worker's samples per side, running the rounds the journal lacks.
+
+    Each side times its own models; the sides alternate ABBA, one process at a time.
+    """
+    folders = {name: timing_manifest(plan, journal, name) for name in sides}
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in sides}
+    for round_ in range(plan.rounds):
+        for name in ("A", "B") if round_ % 2 == 0 else ("B", "A"):
+            out = journal.timing_file(name, round_)
+            if not out.is_file():
+                say(f"timing round {round_ + 1}/{plan.rounds}: side {name}")
+                abtest.run_side(sides[name], folders[name], plan.profile, out)
+            runs[name].append(dict(json.loads(out.read_text())))
+    return runs
+
+
+def tasks_of(names: Sequence[str], task_of: Callable[[str], str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Return (task, its experiments) in first-appearance order."""
+    grouped: dict[str, list[str]] = {}
+    for name in names:
+        grouped.setdefault(task_of(name), []).append(name)
+    return tuple((task, tuple(chosen)) for task, chosen in grouped.items())

@@ -1,0 +1,156 @@
+"""``prunebench upgrade``: the command, and the verdict as terminal lines, JSON and Markdown."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import asdict
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from prunebench import abtest, compare, envbuild, experiments, gate, judge, record, upgrade
+from prunebench.compare import Line, Verdict
+from prunebench.errors import UsageError
+
+SCHEMA = "prunebench.upgrade/1"
+DEFAULT_OUT = Path("prunebench-upgrade.json")
+DEFAULT_ENVS = Path(".prunebench") / "envs"
+DEFAULT_SEEDS = (0, 1, 2)
+VERDICTS = {0: "PASS", 1: "WORSE", 4: "INCONCLUSIVE"}
+
+
+def add_parser(sub: Any, add_seeds: Any, add_common: Any) -> None:
+    """Add the ``upgrade`` subcommand to ``sub`` (cli's subparsers)."""
+    up = sub.add_parser("upgrade", help="run the experiments in two environments, interleaved, "
+                                         "and judge B against A; exit 1 when B is worse, 4 when "
+                                         "undecided")
+    for side, word in (("from", "A, before the upgrade"), ("to", "B, after it")):
+        up.add_argument(f"--{side}", dest=f"{side}_spec", required=True, metavar="SPEC",
+                        help=f"side {word}: an interpreter or venv, a TF version (2.20, "
+                             "nightly: built from requirements/), a requirements file, or pins "
+                             "('tf-keras==2.21.*'), built with uv")
+    for side in ("a", "b"):
+        up.add_argument(f"--{side}-env", action="append", metavar="KEY=VALUE",
+                        help=f"an environment variable of every process of side {side.upper()}")
+    up.add_argument("--experiments", nargs="+", metavar="NAME",
+                    help=f"experiments or groups (default: the canonical three; groups: "
+                         f"{', '.join(experiments.GROUPS)})")
+    add_seeds(up, "--seeds", f"seeds of both sides (default: {' '.join(map(str, DEFAULT_SEEDS))})")
+    add_seeds(up, "--b-seeds", "side B's own seeds (default: --seeds); other seeds than A's "
+                               "judge every figure over the seeds")
+    up.add_argument("--judge", choices=judge.MODES, default="auto",
+                    help="auto: seed by seed where a task's seeds reproduce, else over the "
+                         "seeds; paired or distribution force one")
+    up.add_argument("--rounds", type=int, default=abtest.DEFAULT_ROUNDS, metavar="N",
+                    help=f"timing processes per side (default {abtest.DEFAULT_ROUNDS}; 0: no timing)")
+    up.add_argument("--margin", type=float, default=abtest.DEFAULT_MARGIN, metavar="X",
+                    help=f"slowdown below which B is not called slower (default {abtest.DEFAULT_MARGIN})")
+    up.add_argument("--jobs", type=int, default=1, metavar="N",
+                    help="units (a task's experiments, one seed, one side) run at once (default 1)")
+    up.add_argument("--scheduler", metavar="ADDRESS", help=argparse.SUPPRESS)
+    up.add_argument("--envs", type=Path, default=DEFAULT_ENVS, metavar="DIR",
+                    help=f"where built environments live (default {DEFAULT_ENVS})")
+    up.add_argument("--journal", type=Path, metavar="DIR",
+                    help="keeps every finished unit (default: OUT.journal beside --out)")
+    up.add_argument("--resume", action="store_true", help="continue the run the journal holds")
+    up.add_argument("--out", type=Path, default=DEFAULT_OUT, help="both sides' records and the "
+                    f"verdict (JSON; default {DEFAULT_OUT})")
+    up.add_argument("--markdown", type=Path, metavar="FILE",
+                    help="a summary for a pull request (also appended to $GITHUB_STEP_SUMMARY)")
+    up.add_argument("--thresholds", type=Path, metavar="FILE",
+                    help="bands and minimum effects (default: the packaged thresholds.toml)")
+    add_common(up)
+
+
+def cmd_upgrade(args: argparse.Namespace, out: Console, err: Console) -> int:
+    say = partial(out.print, highlight=False, markup=False, soft_wrap=True)
+    note = partial(err.print, highlight=False, markup=False, soft_wrap=True)
+    if args.scheduler:
+        raise UsageError("upgrade runs its units in local processes (--jobs N); a Dask "
+                         "scheduler is not supported yet")
+    if args.jobs < 1 or args.rounds < 0:
+        raise UsageError("--jobs must be >= 1 and --rounds >= 0")
+    if args.margin < 1:
+        raise UsageError(f"margin must be >= 1, got {args.margin}")
+    thresholds = compare.load_thresholds(args.thresholds)
+    for path in (args.out, args.markdown):
+        if path is not None:
+            record.check_writable(path)
+    chosen = experiments.resolve(args.experiments)
+    seeds_a = tuple(dict.fromkeys(args.seeds or DEFAULT_SEEDS))
+    seeds_b = tuple(dict.fromkeys(args.b_seeds or seeds_a))
+    if args.judge == "paired" and sorted(seeds_a) != sorted(seeds_b):
+        raise UsageError("--judge paired pairs seed s of A with seed s of B: give both the same seeds")
+    plan = upgrade.Plan(profile=args.profile,
+                        tasks=upgrade.tasks_of([e.name for e in chosen], lambda n: next(
+                            e.task for e in chosen if e.name == n)),
+                        seeds={"A": seeds_a, "B": seeds_b}, rounds=args.rounds,
+                        task_specs=tuple(args.task))
+    specs = {"A": envbuild.parse(args.from_spec), "B": envbuild.parse(args.to_spec)}
+    sides = {name: abtest.make_side(name, envbuild.build(spec, name, args.envs, note), env)
+             for (name, spec), env in zip(specs.items(), (args.a_env, args.b_env), strict=True)}
+    environments = {name: upgrade.side_environment(side) for name, side in sides.items()}
+    differences = gate.environment_differences(environments["B"], environments["A"])
+    say(f"B differs from A in: {'; '.join(differences) or 'nothing recorded (same packages)'}")
+    for side in sides.values():
+        say(side.describe())
+    journal = upgrade.Journal(args.journal or args.out.with_name(args.out.name + ".journal"))
+    journal.open(plan, environments, args.resume)
+    upgrade.run_units(sides, plan, journal, args.jobs, note)
+    runs = upgrade.run_timing(sides, plan, journal, note) if plan.rounds else {}
+    timing = abtest.judge(runs, args.margin, thresholds.family_alpha / 2) if runs else []
+    records = {name: upgrade.side_record(plan, journal, name) for name in sides}
+    found = judge.judge(records["A"], records["B"], thresholds, args.judge, timing)
+    code = found.exit_code()
+    for task, (same, why) in found.reproduction.items():
+        say(f"{task}: {'seeds reproduce' if same else 'seeds do not reproduce'}: {why}")
+    for line in found.lines:
+        say(line.render())
+    for text in found.notes:
+        say(f"note: {text}")
+    payload = {"schema": SCHEMA, "verdict": VERDICTS[code], "differences": differences,
+               "sides": {name: {"spec": specs[name].text, "python": side.python, "env": side.env,
+                                "record": asdict(records[name])} for name, side in sides.items()},
+               "timing": runs, "reproduction": {t: {"reproduces": r, "why": w}
+                                                for t, (r, w) in found.reproduction.items()},
+               "lines": [{**vars(ln), "verdict": ln.verdict.value} for ln in found.lines],
+               "notes": found.notes, "summary": judge.summary(found)}
+    record.write_json_atomic(args.out, payload)
+    if args.markdown is not None or os.environ.get("GITHUB_STEP_SUMMARY"):
+        text = markdown(payload, found.lines)
+        if args.markdown is not None:
+            args.markdown.write_text(text)
+        if os.environ.get("GITHUB_STEP_SUMMARY"):
+            with open(os.environ["GITHUB_STEP_SUMMARY"], "a") as handle:
+                handle.write(text)
+    say(f"upgrade: {VERDICTS[code]} - B against A, {len(found.lines)} checks: "
+        + ", ".join(f"{n} {k}" for k, n in judge.summary(found).items() if n)
+        + f"; record written to {args.out}")
+    return code
+
+
+def _row(line: Line) -> str:
+    return (f"| {line.verdict.value} | `{line.experiment}.{line.metric}` | "
+            f"{compare.figure(line.baseline)} | {compare.figure(line.value)} | {line.limit} |")
+
+
+def markdown(payload: dict[str, Any], lines: list[Line]) -> str:
+    """Return the verdict as Markdown, fit for a pull request comment or a job summary."""
+    sides = payload["sides"]
+    header = "| verdict | figure | A | B | how judged |\n|---|---|---|---|---|"
+    flagged = [ln for ln in lines if ln.verdict is not Verdict.OK]
+    parts = [f"## prunebench upgrade: **{payload['verdict']}**", "",
+             f"A: `{sides['A']['spec']}` → B: `{sides['B']['spec']}`", "",
+             "B differs from A in: " + ("; ".join(payload["differences"]) or "nothing recorded"),
+             "", "| task | seeds reproduce | evidence |", "|---|---|---|"]
+    parts += [f"| {task} | {'yes' if r['reproduces'] else 'no'} | {r['why']} |"
+              for task, r in payload["reproduction"].items()]
+    parts += ["", ", ".join(f"{n} {k}" for k, n in payload["summary"].items() if n), ""]
+    parts += [header, *map(_row, flagged)] if flagged else ["Every figure ok."]
+    parts += ["", f"<details><summary>all {len(lines)} checks</summary>", "", header,
+              *map(_row, lines), "", "</details>", ""]
+    parts += [f"- note: {text}" for text in payload["notes"]]
+    return "\n".join(parts) + "\n"
