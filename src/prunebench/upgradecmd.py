@@ -71,8 +71,11 @@ def cmd_upgrade(args: argparse.Namespace, out: Console, err: Console) -> int:
     if args.scheduler:
         raise UsageError("upgrade runs its units in local processes (--jobs N); a Dask "
                          "scheduler is not supported yet")
-    if args.jobs < 1 or args.rounds < 0:
-        raise UsageError("--jobs must be >= 1 and --rounds >= 0")
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
+    if args.rounds == 1 or args.rounds < 0:
+        raise UsageError(f"--rounds is 0 (no timing) or >= 2 processes a side (a test needs "
+                         f"two samples a side), got {args.rounds}")
     if args.margin < 1:
         raise UsageError(f"margin must be >= 1, got {args.margin}")
     thresholds = compare.load_thresholds(args.thresholds)

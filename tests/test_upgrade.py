@@ -1,0 +1,168 @@
+"""prunebench upgrade: both sides run everything, each with its own variables, into a journal."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from prunebench import compare, envbuild, upgrade
+from prunebench.errors import UsageError
+from test_cli import assert_one_line_usage_error, prunebench
+
+ROOT = Path(__file__).resolve().parents[1]
+INJECT = ROOT / "scripts" / "inject" / "sitecustomize.py"
+PYTHON = sys.executable
+SMALL = ("--experiments", "unpruned", "whole_model", "--profile", "quick")
+
+#: A sitecustomize for side B only: it notes, per process, every Model.fit, strip_pruning
+#: and TFLite conversion, then applies the injection harness (INJECT=KIND:STRENGTH).
+MARKER = '''
+import os, sys
+_LOG = os.environ["MARKER_LOG"]
+def _note(hook):
+    with open(_LOG, "a") as handle:
+        handle.write(f"{os.getpid()} {hook}\\n")
+def _wrap(owner, attr, hook):
+    original = getattr(owner, attr)
+    def wrapped(*args, **kwargs):
+        _note(hook)
+        return original(*args, **kwargs)
+    setattr(owner, attr, wrapped)
+exec(compile(open(os.environ["INJECT_FILE"]).read(), "inject", "exec"))
+after_import("tf_keras.src.engine.training", lambda m: _wrap(m.Model, "fit", "fit"))
+after_import("tensorflow_model_optimization.python.core.sparsity.keras.prune",
+             lambda m: _wrap(m, "strip_pruning", "strip"))
+after_import("tensorflow.lite.python.lite",
+             lambda m: _wrap(m.TFLiteKerasModelConverterV2, "convert", "convert"))
+'''
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--from", "2.99", "--to", PYTHON], "no requirements for TensorFlow 2.99"),
+        (["--from", "nope", "--to", PYTHON], "'nope' is not an interpreter"),
+        (["--from", "missing.txt", "--to", PYTHON], "no requirements file missing.txt"),
+        (["--from", PYTHON, "--to", PYTHON, "--scheduler", "tcp://x:1"], "Dask scheduler is not"),
+        (["--from", PYTHON, "--to", PYTHON, "--experiments", "nope"], "unknown experiment 'nope'"),
+        (["--from", PYTHON, "--to", PYTHON, "--a-env", "NOEQUALS"], "KEY=VALUE"),
+        (["--from", PYTHON, "--to", PYTHON, "--rounds", "1"], "two samples a side"),
+        (["--from", PYTHON, "--to", PYTHON, "--judge", "paired", "--b-seeds", "5"],
+         "give both the same seeds"),
+    ],
+)
+def test_bad_input_is_one_line_before_anything_runs(args, fragment, tmp_path):
+    done = prunebench("upgrade", *args, "--out", str(tmp_path / "u.json"), cwd=ROOT)
+    assert_one_line_usage_error(done, fragment)
+    assert not (tmp_path / "u.json").exists()
+
+
+def test_specs_name_interpreters_versions_files_and_pins(tmp_path):
+    assert envbuild.parse(PYTHON).kind == "python"
+    nightly = envbuild.parse("nightly", ROOT)
+    assert nightly.kind == "requirements" and nightly.value.endswith("tf-nightly.txt")
+    assert envbuild.parse("2.15", ROOT).value.endswith("tf2.15.txt")
+    pins = envbuild.parse("tf-keras==2.21.* tensorflow-model-optimization==0.8.1")
+    assert pins.kind == "pins"
+    # The nightly installs in two steps, tfmot and prunebench without dependencies.
+    steps = envbuild.install_commands(nightly, tmp_path, ROOT)
+    assert len(steps) == 2 and "--no-deps" in steps[1] and envbuild.TFMOT in steps[1]
+    assert len(envbuild.install_commands(envbuild.parse("2.21", ROOT), tmp_path, ROOT)) == 1
+
+
+def test_plan_alternates_the_sides_abba_seed_by_seed():
+    plan = upgrade.Plan("quick", (("t", ("t/unpruned",)),), {"A": (0, 1, 2), "B": (0, 1, 2)}, 2)
+    assert [u.key for u in plan.units()] == ["A-seed0-t", "B-seed0-t", "B-seed1-t", "A-seed1-t",
+                                             "A-seed2-t", "B-seed2-t"]
+
+
+def test_a_journal_is_resumed_only_with_its_plan_and_environments(tmp_path):
+    plan = upgrade.Plan("quick", (("t", ("t/unpruned",)),), {"A": (0,), "B": (0,)}, 2)
+    envs = {"A": {"python": "3.11.9", "git_sha": "abc"}, "B": {"python": "3.11.9", "git_sha": "abc"}}
+    journal = upgrade.Journal(tmp_path / "j")
+    with pytest.raises(UsageError, match="nothing to resume"):
+        journal.open(plan, envs, resume=True)
+    journal.open(plan, envs, resume=False)
+    with pytest.raises(UsageError, match="--resume, or remove"):
+        journal.open(plan, envs, resume=False)
+    journal.open(plan, envs, resume=True)
+    other = upgrade.Plan("quick", plan.tasks, {"A": (0, 1), "B": (0, 1)}, 2)
+    with pytest.raises(UsageError, match="plan differs in seeds"):
+        journal.open(other, envs, resume=True)
+    moved = {**envs, "B": {"python": "3.11.9", "git_sha": "def"}}
+    with pytest.raises(UsageError, match="side B's git_sha differ"):
+        journal.open(plan, moved, resume=True)
+
+
+def test_b_variables_reach_every_b_process_and_no_a_process_and_its_regression_is_named(tmp_path):
+    """B carries a sitecustomize (PYTHONPATH) that marks fit, strip and conversion per process
+    and injects tfmot asking 0.5 points less sparsity: only B's processes fire, and the
+    verdict names the sparsity of B, seed by seed (friedman1's seeds reproduce)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(MARKER)
+    log = tmp_path / "marker.log"
+    out = tmp_path / "up.json"
+    done = prunebench("upgrade", "--from", PYTHON, "--to", PYTHON, *SMALL, "--seeds", "0", "1",
+                      "--rounds", "2", "--out", str(out), "--markdown", str(tmp_path / "up.md"),
+                      "--b-env", f"PYTHONPATH={site}", "--b-env", f"MARKER_LOG={log}",
+                      "--b-env", f"INJECT_FILE={INJECT}", "--b-env", "INJECT=schedule:0.005",
+                      cwd=tmp_path, timeout=900)
+    assert done.returncode == 1, done.stdout + done.stderr
+    verdict = json.loads(out.read_text())
+    worse = {(ln["experiment"], ln["metric"]) for ln in verdict["lines"]
+             if ln["verdict"] == "REGRESSION"}
+    assert ("whole_model", "sparsity_pruned") in worse
+    assert verdict["reproduction"]["friedman1"]["reproduces"] is True
+    assert "INJECT=schedule:0.005" in done.stdout  # the side's description
+    hooks: dict[str, set[str]] = {}
+    for entry in log.read_text().split("\n"):
+        if entry:
+            pid, hook = entry.split()
+            hooks.setdefault(hook, set()).add(pid)
+    # B: 2 units (seeds 0, 1) train, strip and convert; 2 timing workers convert. A's 4
+    # processes would double each count.
+    assert (len(hooks["fit"]), len(hooks["strip"]), len(hooks["convert"])) == (2, 2, 4)
+    records = verdict["sides"]
+    assert records["B"]["record"]["environment"]["variables"]["PYTHONPATH"] == str(site)
+    assert "PYTHONPATH" not in records["A"]["record"]["environment"]["variables"]
+    assert "| REGRESSION | `whole_model.sparsity_pruned`" in (tmp_path / "up.md").read_text()
+
+
+@pytest.mark.slow
+def test_a_run_killed_midway_resumes_without_training_again_what_finished(tmp_path):
+    out = tmp_path / "up.json"
+    args = [PYTHON, "-m", "prunebench.cli", "upgrade", "--from", PYTHON, "--to", PYTHON, *SMALL,
+            "--seeds", "0", "1", "--rounds", "2", "--out", str(out)]
+    journal = tmp_path / "up.json.journal" / "units"
+    killed = subprocess.Popen(args, cwd=tmp_path, start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 600
+    while not (journal.is_dir() and any(p.suffix != ".partial" for p in journal.iterdir())):
+        assert time.monotonic() < deadline and killed.poll() is None
+        time.sleep(0.5)
+    os.killpg(killed.pid, signal.SIGKILL)
+    killed.wait()
+    finished = {p.name: (p / "record.json").stat().st_mtime_ns for p in journal.iterdir()
+                if p.suffix != ".partial"}
+    assert finished and not out.exists()
+    done = subprocess.run([*args, "--resume"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=900, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"resuming: {len(finished)} unit(s) of 4 already" in done.stderr
+    for name, stamp in finished.items():  # not trained again
+        assert (journal / name / "record.json").stat().st_mtime_ns == stamp
+    verdict = json.loads(out.read_text())
+    # A/A of one interpreter: the units from before the kill and after it agree seed by seed.
+    paired = {check.metric for check in compare.load_thresholds().paired}
+    judged = [ln for ln in verdict["lines"] if ln["metric"] in paired and ln["baseline"] is not None]
+    assert len(judged) == 20
+    assert all("identical on every seed (2;" in ln["limit"] for ln in judged)
+    assert verdict["verdict"] == "PASS"
