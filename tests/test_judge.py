@@ -41,14 +41,20 @@ def test_identical_sides_are_ok_on_every_figure_and_say_so():
     assert found.exit_code() == 0
 
 
-def test_where_training_reproduces_a_small_worsening_of_one_seed_is_caught_seed_by_seed():
+def test_where_training_reproduces_each_seed_is_judged_against_the_minimum_and_sizes_tightly():
     a = side({NAMES[0]: [0.5, 0.6, 0.7], NAMES[1]: [0.4, 0.5, 0.6]})
     b = side({NAMES[0]: [0.5, 0.6, 0.7], NAMES[1]: [0.4, 0.5, 0.603]})  # +0.5% on seed 2
     found = judge.judge(a, b, THRESHOLDS)
     assert found.reproduction[TASK][0] is True
     line = lines_of(found, "loss")[NAMES[1]]
-    assert line.verdict is Verdict.REGRESSION
-    assert "seed 2; same band" in line.limit
+    assert line.verdict is Verdict.CHANGED and "seed 2; minimum effect" in line.limit
+    assert found.exit_code() == 0
+    worse = side({NAMES[0]: [0.5, 0.6, 0.7], NAMES[1]: [0.4, 0.56, 0.6]})  # +12% on seed 1
+    assert lines_of(judge.judge(a, worse, THRESHOLDS), "loss")[NAMES[1]].verdict is Verdict.REGRESSION
+    thinner = side({NAMES[0]: [0.5, 0.6, 0.7], NAMES[1]: [0.4, 0.5, 0.6]}, sparsity=0.499)
+    found = judge.judge(a, thinner, THRESHOLDS)
+    line = lines_of(found, "sparsity_pruned")[NAMES[1]]
+    assert line.verdict is Verdict.REGRESSION and "same band" in line.limit
     assert found.exit_code() == 1
 
 

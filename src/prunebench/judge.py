@@ -7,8 +7,11 @@ accuracy) is within the same-environment band on every seed, both sides trained 
 models, and any later difference is the pruning, stripping or conversion of B. Then:
 
 - a figure within the same band on every seed is ok: identical on every seed;
-- in a task that reproduces, a figure is judged seed by seed in the same band, as
-  ``check`` judges a run in its baseline's environment;
+- in a task that reproduces, a figure is judged seed by seed: any move beyond the same
+  band is B's doing, not noise. Sparsity, structure and sizes regress beyond the same
+  band, as ``check`` judges a run in its baseline's environment; a quality figure has
+  CHANGED beyond it, and regressed on a seed worse by more than its minimum effect too
+  (a fine-tune that B's stack steers elsewhere moves seeds both ways by a few %);
 - in a task that does not (training numerics differ: another Keras build), a quality
   figure is judged over the seeds (``distribution``: B's worsening, its bounds, the
   minimum effect; WORSE, ok, or INCONCLUSIVE with the seeds that would decide), and
@@ -23,12 +26,12 @@ seeds (Bonferroni over them), half for the timing tests (``abtest.judge``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from statistics import median
 from typing import Any
 
 from prunebench import distribution
-from prunebench.compare import Line, PairedCheck, Thresholds, Verdict, floor_lines, judge_paired
+from prunebench.compare import Band, Line, PairedCheck, Thresholds, Verdict, floor_lines, judge_paired
 from prunebench.errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_REGRESSION
 from prunebench.experiments import unpruned_of
 from prunebench.record import RunRecord
@@ -97,6 +100,20 @@ def _over_seeds(check: PairedCheck, name: str, a: Mapping[int, float], b: Mappin
                 f"over seeds: {found.describe()}; {len(b)} vs {len(a)} seeds, alpha {alpha:.2g}")
 
 
+def _seed_by_seed(check: PairedCheck, name: str, a: Mapping[int, float], b: Mapping[int, float],
+                  minimum: Band) -> Line:
+    """Return a quality figure's line where training reproduces: each seed's move is B's doing.
+
+    Beyond the same band a seed has CHANGED (news, named); worse by more than the minimum
+    effect as well, it is a REGRESSION: the bar of the judgement over seeds, without its
+    noise, since both sides trained the same models.
+    """
+    judged = replace(check, cross=minimum, cross_for=())
+    line = judge_paired(judged, name, a, b, "cross")
+    return replace(line, limit=line.limit.replace("cross band", "minimum effect")
+                   + f"; same band {check.same.describe()}: seeds reproduce")
+
+
 def judge(a: RunRecord, b: RunRecord, thresholds: Thresholds, mode: str = "auto",
           timing_lines: Sequence[Line] = ()) -> Judgement:
     """Return the judgement of B's record against A's (``mode``: one of MODES)."""
@@ -139,9 +156,11 @@ def judge(a: RunRecord, b: RunRecord, thresholds: Thresholds, mode: str = "auto"
             minimum = thresholds.minimum[check.metric].width(median(va.values()))
             lines.append(_over_seeds(check, name, va, vb, minimum, alpha))
         elif identical(check, va, vb):
-            lines.append(Line(Verdict.OK, name, check.metric, va[min(va)], vb[min(vb)],
+            lines.append(Line(Verdict.OK, name, check.metric, vb[min(vb)], va[min(va)],
                               f"identical on every seed ({len(va)}; same band "
                               f"{check.same.describe()})"))
+        elif how == "same" and check.metric in thresholds.minimum:
+            lines.append(_seed_by_seed(check, name, va, vb, thresholds.minimum[check.metric]))
         else:
             lines.append(judge_paired(check, name, va, vb, how))
     lines.extend(timing_lines)
