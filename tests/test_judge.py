@@ -91,12 +91,13 @@ def test_a_gross_worsening_over_eight_seeds_is_worse_and_three_seeds_are_inconcl
 
 
 def test_a_layer_refused_by_b_only_is_worse_and_one_refused_by_a_only_is_a_note():
-    a = side({NAMES[0]: [0.5, 0.6]}, names=NAMES[:1], refused={"t/other": "no"})
-    b = side({NAMES[0]: [0.5, 0.6]}, names=NAMES[:1], refused={"t/pruned": "refused"})
+    a = side({NAMES[0]: [0.5, 0.6], NAMES[1]: [0.4, 0.5]}, refused={"t/other": "no"})
+    b = side({NAMES[0]: [0.5, 0.6], "t/other": [0.4, 0.5]}, names=(NAMES[0], "t/other"),
+             refused={NAMES[1]: "refused"})
     found = judge.judge(a, b, THRESHOLDS)
     refused = lines_of(found, "refused")
-    assert refused["t/pruned"].verdict is Verdict.REGRESSION
-    assert any("A refused it" in note for note in found.notes)
+    assert refused[NAMES[1]].verdict is Verdict.REGRESSION and "A ran it" in refused[NAMES[1]].limit
+    assert any("t/other: A refused it" in note for note in found.notes)
 
 
 def test_other_seeds_on_b_judge_quality_over_seeds_and_say_what_cannot_pair():

@@ -50,7 +50,8 @@ after_import("tensorflow.lite.python.lite",
         (["--from", "2.99", "--to", PYTHON], "no requirements for TensorFlow 2.99"),
         (["--from", "nope", "--to", PYTHON], "'nope' is not an interpreter"),
         (["--from", "missing.txt", "--to", PYTHON], "no requirements file missing.txt"),
-        (["--from", PYTHON, "--to", PYTHON, "--scheduler", "tcp://x:1"], "Dask scheduler is not"),
+        (["--from", PYTHON, "--to", PYTHON, "--scheduler", "tcp://x:1", "--jobs", "2"],
+         "give one"),
         (["--from", PYTHON, "--to", PYTHON, "--experiments", "nope"], "unknown experiment 'nope'"),
         (["--from", PYTHON, "--to", PYTHON, "--a-env", "NOEQUALS"], "KEY=VALUE"),
         (["--from", PYTHON, "--to", PYTHON, "--rounds", "1"], "two samples a side"),
@@ -145,13 +146,13 @@ def test_a_run_killed_midway_resumes_without_training_again_what_finished(tmp_pa
     killed = subprocess.Popen(args, cwd=tmp_path, start_new_session=True,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 600
-    while not (journal.is_dir() and any(p.suffix != ".partial" for p in journal.iterdir())):
+    while not (journal.is_dir() and any(".partial" not in p.name for p in journal.iterdir())):
         assert time.monotonic() < deadline and killed.poll() is None
         time.sleep(0.5)
     os.killpg(killed.pid, signal.SIGKILL)
     killed.wait()
     finished = {p.name: (p / "record.json").stat().st_mtime_ns for p in journal.iterdir()
-                if p.suffix != ".partial"}
+                if ".partial" not in p.name}
     assert finished and not out.exists()
     done = subprocess.run([*args, "--resume"], cwd=tmp_path, capture_output=True, text=True,
                           timeout=900, check=False)
@@ -166,3 +167,30 @@ def test_a_run_killed_midway_resumes_without_training_again_what_finished(tmp_pa
     assert len(judged) == 20
     assert all("identical on every seed (2;" in ln["limit"] for ln in judged)
     assert verdict["verdict"] == "PASS"
+
+
+def _paired_figures(path: Path) -> dict[str, list[tuple]]:
+    """Return each side's deterministic figures, (experiment, seed, metric, value), in order."""
+    paired = {check.metric for check in compare.load_thresholds().paired}
+    sides = json.loads(path.read_text())["sides"]
+    return {name: sorted((r["experiment"], r["seed"], m, v) for r in side["record"]["results"]
+                         for m, v in r["metrics"].items() if m in paired)
+            for name, side in sides.items()}
+
+
+@pytest.mark.slow
+def test_serial_jobs_and_a_dask_cluster_give_the_same_figures_on_both_sides(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    common = ["upgrade", "--from", PYTHON, "--to", PYTHON, *SMALL, "--seeds", "0", "1",
+              "--rounds", "0", "--b-env", "PRUNEBENCH_SIDE_MARK=B"]
+    found = {}
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0", silence_logs=40) as cluster:
+        for label, extra in (("serial", []), ("jobs", ["--jobs", "2"]),
+                             ("dask", ["--scheduler", cluster.scheduler_address])):
+            out = tmp_path / f"{label}.json"
+            done = prunebench(*common, *extra, "--out", str(out), cwd=tmp_path, timeout=900)
+            assert done.returncode == 0, done.stdout + done.stderr
+            found[label] = _paired_figures(out)
+    assert len(found["serial"]["A"]) == 2 * 2 * 10  # 2 experiments, 2 seeds, 10 figures
+    assert found["serial"] == found["jobs"] == found["dask"]

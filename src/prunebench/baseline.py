@@ -115,6 +115,23 @@ def session_reference(record: RunRecord) -> dict[str, Any]:
             "profiles": {record.profile: _section_of(record)}}
 
 
+def as_record(section: dict[str, Any], profile: str, names: list[str], seeds: list[int],
+              task_of: Any) -> RunRecord:
+    """Return a baseline section as the record of its ``names`` for ``seeds``: a reference
+    the judge reads as it reads a run (``task_of(name)``: each experiment's task)."""
+    held = section["experiments"]
+    results = [{"experiment": name, "seed": seed,
+                "metrics": {metric: float(stats["values"][str(seed)])
+                            for metric, stats in held[name]["metrics"].items()
+                            if str(seed) in stats.get("values", {})}}
+               for name in names for seed in seeds]
+    return RunRecord(profile=profile, seeds=list(seeds),
+                     experiments={n: {"config": {"task": task_of(n)},
+                                      "digest": held[n].get("digest")} for n in names},
+                     results=results, environment=section.get("environment", {}),
+                     refused=dict(section.get(REFUSED_KEY, {})))
+
+
 def _section_of(record: RunRecord) -> dict[str, Any]:
     aggregate = record.aggregate()
     return {

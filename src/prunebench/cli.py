@@ -41,7 +41,7 @@ EXIT_STATUSES = f"""exit statuses:
   {EXIT_USAGE}  bad input, or nothing could be judged (one line on stderr; no record written)
   {EXIT_REFUSED}  run: tfmot refused to prune a layer of some experiment (the rest ran; the
      record lists the refusal)
-  {EXIT_INCONCLUSIVE}  upgrade: nothing worse, but some figure undecided over the seeds run
+  {EXIT_INCONCLUSIVE}  check, upgrade: nothing worse, but some figure undecided over the seeds run
      (the verdict says how many more seeds would decide): not a pass"""
 
 

@@ -51,8 +51,12 @@ def _check_workers(client: Any, address: str) -> None:
 
 
 @contextmanager
-def executor(address: str) -> Iterator[Executor]:
-    """Yield a concurrent.futures executor on the Dask cluster at ``address``, checked first."""
+def executor(address: str, matched: bool = True) -> Iterator[Executor]:
+    """Yield a concurrent.futures executor on the Dask cluster at ``address``, checked first.
+
+    ``matched``: refuse workers whose TensorFlow, tf-keras or tfmot differ from this
+    process's (off for work that runs in interpreters of its own: ``prunebench upgrade``).
+    """
     try:
         from distributed import Client
     except ImportError:
@@ -62,7 +66,10 @@ def executor(address: str) -> Iterator[Executor]:
     except (OSError, TimeoutError) as exc:
         raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
     try:
-        _check_workers(client, address)
+        if matched:
+            _check_workers(client, address)
+        elif not client.scheduler_info()["workers"]:
+            raise UsageError(f"the Dask cluster at {address} has no workers")
         # pure=False: the same (seed, experiment) submitted twice is run twice, not cached.
         yield client.get_executor(pure=False)
     finally:

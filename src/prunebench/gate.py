@@ -1,9 +1,15 @@
 """Judge a run record against a baseline: seeds paired, environments compared, every line kept.
 
-The environments decide the band of every deterministic figure: ``same`` when TensorFlow,
-tf-keras, tfmot, numpy, LiteRT and the CPU model all equal the baseline's, ``cross``
-otherwise. Timing is judged only on the CPU type the baseline was made on (model name,
-family, model, stepping and SIMD features: ``cpu_id``).
+The baseline's section for the run's seeds is read as a record and judged through the one
+judge (``judge.judge``), as ``prunebench upgrade`` judges its side B against side A. In
+the baseline's own environment (TensorFlow, tf-keras, tfmot, numpy, LiteRT, h5py and the
+CPU type all equal) every figure is judged seed by seed in the ``same`` band. Where any of
+them differ, each task's seeds are first asked whether they reproduce (its unpruned
+model's quality figures within the same band on every seed: another host that computes
+the same numbers): then still seed by seed, sharply; else its quality figures over the
+seeds against their minimum effects and the rest in the ``cross`` band. ``--tolerance``
+forces a band. Timing is judged only on the CPU type the baseline was made on (model
+name, family, model, stepping and SIMD features: ``cpu_id``).
 """
 
 from __future__ import annotations
@@ -14,18 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from prunebench import baseline as baselines
-from prunebench.compare import (
-    REGIMES,
-    Line,
-    Thresholds,
-    Verdict,
-    current_medians,
-    floor_lines,
-    judge_paired,
-    judge_timing,
-)
+from prunebench import judge
+from prunebench.compare import REGIMES, Line, Thresholds, judge_timing
 from prunebench.errors import UsageError
-from prunebench.experiments import unpruned_of
 from prunebench.record import TIMING_SAMPLE, RunRecord, is_busy, tf_minor
 
 #: What must be equal for the ``same`` band: (label, how to read it from an environment).
@@ -125,9 +122,11 @@ def gate(record: RunRecord, document: Mapping[str, Any], path: Path, thresholds:
     if unknown:
         notes.append(f"not in the baseline, not judged: {', '.join(unknown)}")
     names = [n for n in names if n in held]
-    refusal_lines = refused_lines(record, section, notes)
-    if not names and refusal_lines:
-        return Judgement(refusal_lines, chosen, differences, notes)
+    if not names and record.refused:
+        reference = baselines.as_record(section, record.profile, [], record.seeds, record.task_of)
+        reference.experiments = {n: {} for n in held}
+        refusals = judge.refusal_lines(reference, record, notes, ("the baseline", "the run"))
+        return Judgement(refusals, chosen, differences, notes)
     if not names:
         raise UsageError(f"{path} holds none of the experiments run ({', '.join(unknown)}): "
                          "nothing to judge")
@@ -178,26 +177,26 @@ def gate(record: RunRecord, document: Mapping[str, Any], path: Path, thresholds:
             else:
                 notes.append(f"{name}.{timer.metric} not judged: no block samples in the "
                              f"{'run' if len(current) < 2 else 'baseline'}")
-    alpha = thresholds.family_alpha / max(1, len(timed))
-
-    medians = current_medians(record)
-    lines: list[Line] = []
-    for name in names:
-        for check in thresholds.paired:
-            current_values = record.seed_values(name, check.metric)
-            if not current_values:
-                continue
-            stored_metric = held[name]["metrics"].get(check.metric)
-            if stored_metric is None:
-                notes.append(f"{name}.{check.metric} not judged: not in the baseline")
-                continue
-            base = {int(seed): float(v) for seed, v in stored_metric["values"].items()}
-            lines.append(judge_paired(check, name, base, current_values, chosen))
-        lines.extend(judge_timing(timer, exp, stored, current, alpha)
-                     for exp, timer, current, stored in timed if exp == name)
-        reference = unpruned_of(record.task_of(name))
-        lines.extend(floor_lines(name, medians[name], medians.get(reference), thresholds.floors))
-    return Judgement(refusal_lines + lines, chosen, differences, notes)
+    reference = baselines.as_record(section, record.profile, names, record.seeds, record.task_of)
+    if regime is not None:
+        mode = {"same": "paired", "cross": "cross"}[chosen]
+    else:
+        mode = "auto" if differences else "paired"
+    # The tests over seeds (where seeds do not reproduce) and the timing tests share the
+    # family-wise false-alarm rate: half each when both are there.
+    found = judge.judge(reference, record.only([*names, *record.refused]), thresholds, mode,
+                        alpha_share=0.5 if timed else 1.0, labels=("the baseline", "the run"))
+    over_seeds = any(line.limit.startswith("over seeds") for line in found.lines)
+    alpha = thresholds.family_alpha * (0.5 if over_seeds else 1.0) / max(1, len(timed))
+    timing = [judge_timing(timer, exp, stored, current, alpha)
+              for exp, timer, current, stored in timed]
+    if mode == "auto":
+        reproduced = [t for t, (same, _) in found.reproduction.items() if same]
+        chosen = ("same" if len(reproduced) == len(found.reproduction) else
+                  "over seeds" if not reproduced else "same/over seeds")
+        notes.extend(f"{task}: {'seeds reproduce' if same else 'seeds do not reproduce'}: {why}"
+                     for task, (same, why) in found.reproduction.items())
+    return Judgement(found.lines + timing, chosen, differences, notes + found.notes)
 
 
 def raise_unknown(unknown: list[str], section: Mapping[str, Any], path: Path, profile: str) -> None:
@@ -223,23 +222,3 @@ def refuse_before_running(planned: RunRecord, document: Mapping[str, Any], path:
                and n not in tried_again]
     if unknown and not known_only:
         raise_unknown(unknown, section, path, planned.profile)
-
-
-def refused_lines(record: RunRecord, section: dict[str, Any], notes: list[str]) -> list[Line]:
-    """Return a line per experiment of ``record`` that tfmot refused to wrap.
-
-    Refused where the baseline ran it: REGRESSION (the upgrade broke it). Refused in the
-    baseline too: ok, said. Unknown to the baseline: a note.
-    """
-    before = section.get(baselines.REFUSED_KEY, {})
-    lines = []
-    for name, why in record.refused.items():
-        if name in before:
-            lines.append(Line(Verdict.OK, name, "refused", None, None,
-                              f"{why} (refused in the baseline too)"))
-        elif name in section["experiments"]:
-            lines.append(Line(Verdict.REGRESSION, name, "refused", None, None,
-                              f"{why}; the baseline ran it"))
-        else:
-            notes.append(f"{name} refused and not in the baseline, not judged: {why}")
-    return lines

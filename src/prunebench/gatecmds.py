@@ -23,7 +23,7 @@ from prunebench import (
     report,
     tasks,
 )
-from prunebench.errors import UsageError
+from prunebench.errors import EXIT_INCONCLUSIVE, UsageError
 from prunebench.running import (
     DEFAULT_CHECK_SEEDS,
     DEFAULT_SEEDS,
@@ -167,6 +167,9 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
         regimes.append(judged.regime)
     code = compare.exit_code(lines, strict=args.strict)
     count = Counter(line.verdict for line in lines)
+    undecided = count[compare.Verdict.INCONCLUSIVE]
+    if code == 0 and undecided:
+        code = EXIT_INCONCLUSIVE
     regressed = [ln for ln in lines if ln.verdict is compare.Verdict.REGRESSION]
     if count[compare.Verdict.IMPROVEMENT]:
         say(f"{count[compare.Verdict.IMPROVEMENT]} figure(s) improved beyond tolerance, "
@@ -179,10 +182,15 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
     against = (described[judged_tasks[0]] if len(chosen) == 1 else
                f"the baselines of {len(chosen)} tasks ({', '.join(str(p) for p, _, _ in chosen.values())})")
     regime = "/".join(dict.fromkeys(regimes))
-    say(f"gate: {'FAIL' if code else 'PASS'} - TF {tf_now} judged against {against} "
+    if undecided:
+        say(f"{undecided} figure(s) undecided over the seeds run (not a pass): run more seeds, "
+            "each line says about how many")
+    verdict = {0: "PASS", EXIT_INCONCLUSIVE: "INCONCLUSIVE"}.get(code, "FAIL")
+    say(f"gate: {verdict} - TF {tf_now} judged against {against} "
         f"with seeds {' '.join(map(str, rec.seeds))}, {regime} band: {len(lines)} "
         f"checks, {len(regressed)} regressed, {count[compare.Verdict.IMPROVEMENT]} improved, "
-        f"{count[compare.Verdict.CHANGED]} changed")
+        f"{count[compare.Verdict.CHANGED]} changed"
+        + (f", {undecided} inconclusive" if undecided else ""))
     return code
 
 

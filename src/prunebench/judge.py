@@ -10,8 +10,9 @@ models, and any later difference is the pruning, stripping or conversion of B. T
 - in a task that reproduces, a figure is judged seed by seed: any move beyond the same
   band is B's doing, not noise. Sparsity, structure and sizes regress beyond the same
   band, as ``check`` judges a run in its baseline's environment; a quality figure has
-  CHANGED beyond it, and regressed on a seed worse by more than its minimum effect too
-  (a fine-tune that B's stack steers elsewhere moves seeds both ways by a few %);
+  CHANGED beyond it, and regressed on a seed worse by more than its minimum effect or
+  cross band, the narrower (a fine-tune that B's stack steers elsewhere moves seeds both
+  ways by a few %);
 - in a task that does not (training numerics differ: another Keras build), a quality
   figure is judged over the seeds (``distribution``: B's worsening, its bounds, the
   minimum effect; WORSE, ok, or INCONCLUSIVE with the seeds that would decide), and
@@ -36,7 +37,9 @@ from prunebench.errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_REGRESSION
 from prunebench.experiments import unpruned_of
 from prunebench.record import RunRecord
 
-MODES = ("auto", "paired", "distribution")
+#: auto: by whether seeds reproduce; paired: seed by seed in the same band; cross: seed by
+#: seed in the cross band (``check --tolerance cross``); distribution: quality over seeds.
+MODES = ("auto", "paired", "cross", "distribution")
 _OUTCOMES = {distribution.Outcome.OK: Verdict.OK, distribution.Outcome.WORSE: Verdict.REGRESSION,
              distribution.Outcome.BETTER: Verdict.IMPROVEMENT,
              distribution.Outcome.INCONCLUSIVE: Verdict.INCONCLUSIVE}
@@ -105,27 +108,38 @@ def _seed_by_seed(check: PairedCheck, name: str, a: Mapping[int, float], b: Mapp
     """Return a quality figure's line where training reproduces: each seed's move is B's doing.
 
     Beyond the same band a seed has CHANGED (news, named); worse by more than the minimum
-    effect as well, it is a REGRESSION: the bar of the judgement over seeds, without its
-    noise, since both sides trained the same models.
+    effect or the cross band, whichever is narrower (what the figure moves between hosts
+    and versions at most), it is a REGRESSION: both sides trained the same models, so
+    there is no noise of training to allow for.
     """
-    judged = replace(check, cross=minimum, cross_for=())
+    level = median(a.values())
+    cross = check.band("cross", name)
+    bar, said = (minimum, "minimum effect") if minimum.width(level) <= cross.width(level) else (
+        cross, "cross band")
+    judged = replace(check, cross=bar, cross_for=())
     line = judge_paired(judged, name, a, b, "cross")
-    return replace(line, limit=line.limit.replace("cross band", "minimum effect")
+    return replace(line, limit=line.limit.replace("cross band", said)
                    + f"; same band {check.same.describe()}: seeds reproduce")
 
 
 def judge(a: RunRecord, b: RunRecord, thresholds: Thresholds, mode: str = "auto",
-          timing_lines: Sequence[Line] = ()) -> Judgement:
-    """Return the judgement of B's record against A's (``mode``: one of MODES)."""
+          timing_lines: Sequence[Line] = (), *, alpha_share: float | None = None,
+          labels: tuple[str, str] = ("A", "B")) -> Judgement:
+    """Return the judgement of B's record against A's (``mode``: one of MODES).
+
+    ``alpha_share``: the part of ``thresholds.family_alpha`` the tests over seeds share
+    (default: half when ``timing_lines`` are given, else all). ``labels`` name A and B in
+    notes and refusals ('the baseline', 'the run' for ``check``).
+    """
     tasks = list(dict.fromkeys([*a.tasks(), *b.tasks()]))
     reproduces = {task: reproduction(a, b, task, thresholds) for task in tasks}
     paired_ok = sorted(a.seeds) == sorted(b.seeds)
     if mode == "paired" and not paired_ok:
         raise ValueError("paired judgement needs the same seeds on both sides")
     notes: list[str] = []
-    lines = refusal_lines(a, b, notes)
+    lines = refusal_lines(a, b, notes, labels)
     names = [n for n in a.experiment_names() if n in b.experiment_names()]
-    for name in [*a.experiment_names(), *b.experiment_names()]:
+    for name in dict.fromkeys([*a.experiment_names(), *b.experiment_names()]):
         if name not in names and name not in a.refused and name not in b.refused:
             notes.append(f"{name} ran on one side only, not judged")
     plan: list[tuple[str, PairedCheck, dict[int, float], dict[int, float], str]] = []
@@ -134,10 +148,15 @@ def judge(a: RunRecord, b: RunRecord, thresholds: Thresholds, mode: str = "auto"
         for check in thresholds.paired:
             va, vb = a.seed_values(name, check.metric), b.seed_values(name, check.metric)
             if not va or not vb:
+                if va or vb:
+                    notes.append(f"{name}.{check.metric} not judged: not in "
+                                 f"{labels[0] if vb else labels[1]}")
                 continue
             has_minimum = check.metric in thresholds.minimum
             if mode == "distribution" and has_minimum:
                 how = "seeds"
+            elif paired_ok and mode == "cross":
+                how = "cross"
             elif paired_ok and (identical(check, va, vb) or mode == "paired" or task_reproduces):
                 how = "same"
             elif has_minimum:
@@ -150,7 +169,8 @@ def judge(a: RunRecord, b: RunRecord, thresholds: Thresholds, mode: str = "auto"
                 continue
             plan.append((name, check, va, vb, how))
     over_seeds = sum(how == "seeds" for *_, how in plan)
-    alpha = thresholds.family_alpha / (2 if timing_lines else 1) / max(1, over_seeds)
+    share = alpha_share if alpha_share is not None else (0.5 if timing_lines else 1.0)
+    alpha = thresholds.family_alpha * share / max(1, over_seeds)
     for name, check, va, vb, how in plan:
         if how == "seeds":
             minimum = thresholds.minimum[check.metric].width(median(va.values()))
@@ -171,18 +191,23 @@ def judge(a: RunRecord, b: RunRecord, thresholds: Thresholds, mode: str = "auto"
     return Judgement(lines, reproduces, notes)
 
 
-def refusal_lines(a: RunRecord, b: RunRecord, notes: list[str]) -> list[Line]:
-    """Return a line per experiment B refused: a regression where A ran it, ok where A refused too."""
+def refusal_lines(a: RunRecord, b: RunRecord, notes: list[str],
+                  labels: tuple[str, str] = ("A", "B")) -> list[Line]:
+    """Return a line per experiment B refused: a regression where A ran it, ok where A
+    refused it too; one A lacks altogether is a note."""
     lines = []
     for name, why in b.refused.items():
         if name in a.refused:
-            lines.append(Line(Verdict.OK, name, "refused", None, None, f"{why} (refused by A too)"))
-        else:
+            lines.append(Line(Verdict.OK, name, "refused", None, None,
+                              f"{why} (refused in {labels[0]} too)"))
+        elif name in a.experiments:
             lines.append(Line(Verdict.REGRESSION, name, "refused", None, None,
-                              f"B: {why}; A ran it"))
+                              f"{labels[1]}: {why}; {labels[0]} ran it"))
+        else:
+            notes.append(f"{name} refused and not in {labels[0]}, not judged: {why}")
     for name, why in a.refused.items():
-        if name not in b.refused:
-            notes.append(f"{name}: A refused it ({why}), B runs it: not judged")
+        if name not in b.refused and name in b.experiments:
+            notes.append(f"{name}: {labels[0]} refused it ({why}), {labels[1]} runs it: not judged")
     return lines
 
 

@@ -19,13 +19,15 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from prunebench import abtest, record
+from prunebench import abtest, cluster, record
 from prunebench.abtest import Side
 from prunebench.errors import UsageError
 from prunebench.record import RunRecord
@@ -141,8 +143,9 @@ class Journal:
 def run_unit(side: Side, unit: Unit, plan: Plan, journal: Journal) -> None:
     """Run one unit in ``side``'s interpreter; move its folder into the journal when done."""
     final = journal.unit_dir(unit)
-    work = final.with_name(final.name + ".partial")
-    shutil.rmtree(work, ignore_errors=True)
+    # A folder of this attempt's own: a Dask worker lost mid-unit may leave its process
+    # running, writing into its folder, while the unit is tried again elsewhere.
+    work = final.with_name(f"{final.name}.partial-{uuid.uuid4().hex[:8]}")
     work.mkdir(parents=True)
     spec = {"experiments": list(unit.experiments), "seed": unit.seed, "profile": plan.profile,
             "sparsity": plan.sparsity, "task_specs": list(plan.task_specs)}
@@ -157,11 +160,22 @@ def run_unit(side: Side, unit: Unit, plan: Plan, journal: Journal) -> None:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise UsageError(f"side {side.name}: {unit.key} failed: {last}")
     shutil.rmtree(work / "kept", ignore_errors=True)
-    work.rename(final)
+    try:
+        work.rename(final)
+    except OSError:  # another attempt finished first: its figures are the same
+        if not journal.done(unit):
+            raise
+        shutil.rmtree(work, ignore_errors=True)
 
 
-def run_units(sides: dict[str, Side], plan: Plan, journal: Journal, jobs: int, say: Say) -> int:
-    """Run every unit the journal lacks, ``jobs`` at a time, in plan order; return how many ran."""
+def run_units(sides: dict[str, Side], plan: Plan, journal: Journal, jobs: int, say: Say,
+              scheduler: str | None = None) -> int:
+    """Run every unit the journal lacks, in plan order; return how many ran.
+
+    ``jobs`` at a time in local processes, or on the workers of the Dask ``scheduler``:
+    a worker only starts the side's interpreter, so workers of any environment serve
+    both sides (they must see this machine's files: the journal and the interpreters).
+    """
     todo = [u for u in plan.units() if not journal.done(u)]
     skipped = len(plan.units()) - len(todo)
     if skipped:
@@ -171,10 +185,20 @@ def run_units(sides: dict[str, Side], plan: Plan, journal: Journal, jobs: int, s
         run_unit(sides[unit.side], unit, plan, journal)
         return unit
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    with _executor(jobs, scheduler) as pool:
         for count, unit in enumerate(pool.map(one, todo), 1):
             say(f"unit {count}/{len(todo)} done: {unit.key}")
     return len(todo)
+
+
+@contextmanager
+def _executor(jobs: int, scheduler: str | None) -> Iterator[Executor]:
+    if scheduler is None:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            yield pool
+    else:
+        with cluster.executor(scheduler, matched=False) as pool:
+            yield pool
 
 
 def side_record(plan: Plan, journal: Journal, side: str) -> RunRecord:

@@ -50,7 +50,9 @@ def add_parser(sub: Any, add_seeds: Any, add_common: Any) -> None:
                     help=f"slowdown below which B is not called slower (default {abtest.DEFAULT_MARGIN})")
     up.add_argument("--jobs", type=int, default=1, metavar="N",
                     help="units (a task's experiments, one seed, one side) run at once (default 1)")
-    up.add_argument("--scheduler", metavar="ADDRESS", help=argparse.SUPPRESS)
+    up.add_argument("--scheduler", metavar="ADDRESS",
+                    help="run the units on this Dask scheduler's workers (tcp://host:8786); "
+                         "they must see this machine's files (journal, interpreters)")
     up.add_argument("--envs", type=Path, default=DEFAULT_ENVS, metavar="DIR",
                     help=f"where built environments live (default {DEFAULT_ENVS})")
     up.add_argument("--journal", type=Path, metavar="DIR",
@@ -68,9 +70,8 @@ def add_parser(sub: Any, add_seeds: Any, add_common: Any) -> None:
 def cmd_upgrade(args: argparse.Namespace, out: Console, err: Console) -> int:
     say = partial(out.print, highlight=False, markup=False, soft_wrap=True)
     note = partial(err.print, highlight=False, markup=False, soft_wrap=True)
-    if args.scheduler:
-        raise UsageError("upgrade runs its units in local processes (--jobs N); a Dask "
-                         "scheduler is not supported yet")
+    if args.scheduler and args.jobs > 1:
+        raise UsageError("--jobs and --scheduler both choose where units run: give one")
     if args.jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
     if args.rounds == 1 or args.rounds < 0:
@@ -102,7 +103,7 @@ def cmd_upgrade(args: argparse.Namespace, out: Console, err: Console) -> int:
         say(side.describe())
     journal = upgrade.Journal(args.journal or args.out.with_name(args.out.name + ".journal"))
     journal.open(plan, environments, args.resume)
-    upgrade.run_units(sides, plan, journal, args.jobs, note)
+    upgrade.run_units(sides, plan, journal, args.jobs, note, args.scheduler)
     runs = upgrade.run_timing(sides, plan, journal, note) if plan.rounds else {}
     timing = abtest.judge(runs, args.margin, thresholds.family_alpha / 2) if runs else []
     records = {name: upgrade.side_record(plan, journal, name) for name in sides}
