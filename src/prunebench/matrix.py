@@ -2,16 +2,19 @@
 
 ``prunebench matrix`` exits 1 on any such finding, as ``asv continuous`` fails on a
 regression between two commits; ``prunebench report`` (like ``asv compare``) only shows.
-Versions are compared seed by seed in the gate's cross band; time ratios by the gate's
-test, only between records made on one CPU type.
+Versions are judged through the one judge (``judge.judge``), on the seeds both ran: seed by
+seed where a task's seeds reproduce (friedman1 from TF 2.15 to 2.21), over the seeds where
+they do not (the zoo across Keras builds; undecided figures are noted); time ratios by
+the gate's test, only between records made on one CPU type.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from prunebench.compare import Line, Thresholds, Verdict, figure, judge_paired, judge_timing
+from prunebench import judge
+from prunebench.compare import Line, Thresholds, Verdict, figure, judge_timing
 from prunebench.errors import UsageError
 from prunebench.gate import same_cpu
 from prunebench.record import RunRecord
@@ -44,6 +47,11 @@ def ordered(records: Sequence[RunRecord], files: Sequence[str] | None = None) ->
                              "both side by side")
         seen[tf] = name
     return sorted(records, key=version_key)
+
+
+def _seeds(rec: RunRecord, seeds: Sequence[int]) -> RunRecord:
+    """Return ``rec`` holding only ``seeds``: versions are paired on the seeds both ran."""
+    return replace(rec, seeds=list(seeds), results=[r for r in rec.results if r["seed"] in seeds])
 
 
 @dataclass(frozen=True)
@@ -80,28 +88,28 @@ def findings(records: Sequence[RunRecord], thresholds: Thresholds,
             notes.append(f"TF {older.environment.get('tf')} and {newer.environment.get('tf')} "
                          "share no seed: not compared")
             continue
-        for name, why in newer.refused.items():
-            if name in older.experiment_names():  # ran before, tfmot refuses it now
-                judged.append((older, newer, kind, Line(Verdict.REGRESSION, name, "refused", None,
-                                                        None, why)))
+        labels = (f"TF {older.environment.get('tf')}", f"TF {newer.environment.get('tf')}")
+        verdict = judge.judge(_seeds(older, common), _seeds(newer, common), thresholds, "auto",
+                            alpha_share=0.5, labels=labels)
+        undecided = [f"{ln.experiment}.{ln.metric}" for ln in verdict.lines
+                     if ln.verdict is Verdict.INCONCLUSIVE]
+        if undecided:
+            notes.append(f"{labels[0]} -> {labels[1]}: {len(undecided)} figure(s) undecided over "
+                         f"{len(common)} seeds ({', '.join(undecided[:3])}"
+                         f"{', ...' if len(undecided) > 3 else ''}): run more seeds")
         if kind == "from the version before":
-            notes.extend(f"{name} runs under TF {newer.environment.get('tf')}, refused under "
-                         f"{older.environment.get('tf')}: {why}" for name, why in older.refused.items()
-                         if name in newer.experiment_names())
+            notes.extend(verdict.notes)
+        # A floor holds whatever the versions: said once, from the version before.
+        judged.extend((older, newer, kind, line) for line in verdict.lines
+                      if kind == "from the version before" or "(floor:" not in line.limit)
         for name in names:
-            for check in thresholds.paired:
-                base, cur = older.seed_values(name, check.metric), newer.seed_values(name, check.metric)
-                paired = {s: cur[s] for s in common if s in cur and s in base}
-                if paired:
-                    line = judge_paired(check, name, base, paired, "cross")
-                    judged.append((older, newer, kind, line))
             timed_pair = same_cpu(newer.environment, older.environment) and not older.busy()
             for timer in thresholds.timing if timed_pair else ():
                 base_s = older.pooled_ratios(name, timer.path)
                 cur_s = newer.pooled_ratios(name, timer.path)
                 if len(base_s) >= 2 and len(cur_s) >= 2:
                     timed.append((older, newer, kind, timer, name, base_s, cur_s))
-    alpha = thresholds.family_alpha / max(1, len(timed))
+    alpha = thresholds.family_alpha / 2 / max(1, len(timed))
     judged += [(older, newer, kind, judge_timing(timer, name, base_s, cur_s, alpha))
                for older, newer, kind, timer, name, base_s, cur_s in timed]
     found = [Finding(str(o.environment.get("tf")), str(n.environment.get("tf")), kind, line)
