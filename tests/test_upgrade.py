@@ -55,6 +55,8 @@ after_import("tensorflow.lite.python.lite",
         (["--from", PYTHON, "--to", PYTHON, "--experiments", "nope"], "unknown experiment 'nope'"),
         (["--from", PYTHON, "--to", PYTHON, "--a-env", "NOEQUALS"], "KEY=VALUE"),
         (["--from", PYTHON, "--to", PYTHON, "--rounds", "1"], "two samples a side"),
+        (["--from", PYTHON, "--to", PYTHON, "--start", "shared", "--b-seeds", "5"],
+         "give both sides the same seeds"),
         (["--from", PYTHON, "--to", PYTHON, "--judge", "paired", "--b-seeds", "5"],
          "give both the same seeds"),
     ],
@@ -194,3 +196,26 @@ def test_serial_jobs_and_a_dask_cluster_give_the_same_figures_on_both_sides(tmp_
             found[label] = _paired_figures(out)
     assert len(found["serial"]["A"]) == 2 * 2 * 10  # 2 experiments, 2 seeds, 10 figures
     assert found["serial"] == found["jobs"] == found["dask"]
+
+
+@pytest.mark.slow
+def test_from_a_shared_start_b_fine_tunes_the_model_a_trained_and_trains_no_model_of_its_own(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(MARKER)
+    log, out = tmp_path / "marker.log", tmp_path / "up.json"
+    done = prunebench("upgrade", "--from", PYTHON, "--to", PYTHON, *SMALL, "--seeds", "0",
+                      "--rounds", "0", "--start", "shared", "--out", str(out),
+                      "--b-env", f"PYTHONPATH={site}", "--b-env", f"MARKER_LOG={log}",
+                      "--b-env", f"INJECT_FILE={INJECT}", cwd=tmp_path, timeout=900)
+    assert done.returncode == 0, done.stdout + done.stderr
+    # B fitted whole_model's fine-tune only; from scratch it fits the unpruned model first.
+    assert [entry.split()[1] for entry in log.read_text().splitlines()].count("fit") == 1
+    saved = tmp_path / "up.json.journal" / "units" / "A-seed0-friedman1" / "start" / "friedman1"
+    assert (saved / "base.h5").is_file() and (saved / "fit.json").is_file()
+    verdict = json.loads(out.read_text())
+    a, b = (verdict["sides"][s]["record"]["results"] for s in ("A", "B"))
+    assert a[0]["experiment"] == b[0]["experiment"] == "unpruned"
+    assert a[0]["metrics"]["mse"] == b[0]["metrics"]["mse"]
+    assert a[0]["metrics"]["epochs_run"] == b[0]["metrics"]["epochs_run"]  # A's fit, recorded
+    assert "every experiment of friedman1 identical on every seed" in done.stdout

@@ -5,7 +5,9 @@ environment variables of one side. It trains, prunes, fine-tunes, strips, conver
 measures with that side's own TensorFlow, tf-keras, tfmot and LiteRT, and writes into
 ``OUT_DIR`` the run's record (``record.json``) and its kept models with their timed
 inputs (``models/``, ``abtest.MANIFEST``), so the side's timing workers later time
-models the side produced itself. The parent renames ``OUT_DIR`` into the journal only
+models the side produced itself. With a ``start`` in the unit, side A saves the
+unpruned model it trained and side B fine-tunes from that model instead of its own
+(``prunebench upgrade --start shared``). The parent renames ``OUT_DIR`` into the journal only
 when this process has exited 0: a unit is there whole or not at all.
 """
 
@@ -13,7 +15,9 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 
 def main(argv: list[str]) -> int:
@@ -30,11 +34,44 @@ def main(argv: list[str]) -> int:
     refused = pipeline.refusals(chosen, profile)
     accepted = [e for e in chosen if e.name not in refused]
     kept = out / "kept"
-    results = runners.run(accepted, [seed], profile, keep_dir=kept) if accepted else []
+    start = unit.get("start")
+    if start is None:
+        results = runners.run(accepted, [seed], profile, keep_dir=kept) if accepted else []
+    else:
+        results = from_start(accepted, seed, profile, kept, Path(start["dir"]), start["mode"])
     if accepted:
         abtest.save_models(kept, accepted, seed, profile, out / MODELS)
     record.save(record.from_run(chosen, [seed], profile, results, refused), out / RECORD)
     return 0
+
+
+def from_start(chosen: list[Any], seed: int, profile: Any, kept: Path, folder: Path,
+               mode: str) -> list[Any]:
+    """Return the results of ``chosen`` fine-tuned from one trained unpruned model per task.
+
+    ``mode`` 'save': train it, as a run does, and save it (HDF5) with its fit into
+    ``folder``; 'load': load the model side A saved there instead of training one, so B's
+    pruning and fine-tuning start where A's did.
+    """
+    from prunebench import export, pipeline, train
+
+    results = []
+    for task, experiments in pipeline.by_task(chosen):
+        data = task.load_data(profile.data)
+        where = folder / task.name
+        if mode == "load":
+            base = export.load(where / "base.h5")
+            task.compile(base)
+            fit = train.TrainResult(**json.loads((where / "fit.json").read_text()))
+        else:
+            base, fit = pipeline.train_base(task, seed, data, profile)
+            where.mkdir(parents=True, exist_ok=True)
+            export.save_h5(base, where / "base.h5")
+            (where / "fit.json").write_text(json.dumps(asdict(fit)))
+        results += [pipeline.run_experiment(task, e, seed, base, fit, data, profile,
+                                            keep_dir=kept) for e in experiments]
+    pipeline.relate_to_unpruned(results)
+    return results
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ PLAN = "plan.json"
 #: A unit's record, and its kept models with their manifest, in the unit's folder.
 RECORD = "record.json"
 MODELS = "models"
+#: Where side A's unit keeps the unpruned model B starts from (``--start shared``).
+START = "start"
 #: One unit: TensorFlow's import, a task's experiments for one seed (the full profile's
 #: biggest task, a few minutes on 2 cores).
 UNIT_TIMEOUT_S = 3600
@@ -68,12 +70,16 @@ class Plan:
     rounds: int
     sparsity: float | None = None
     task_specs: tuple[str, ...] = ()
+    #: 'scratch': each side trains its own unpruned models; 'shared': B fine-tunes the
+    #: unpruned model A trained and saved (A's unit of a seed then runs first).
+    start: str = "scratch"
 
     def units(self) -> list[Unit]:
-        """Return every unit, seed by seed, the sides alternating ABBA."""
+        """Return every unit, seed by seed, the sides alternating ABBA (A first if shared)."""
         order: list[Unit] = []
         for index in range(max(len(s) for s in self.seeds.values())):
-            for side in ("A", "B") if index % 2 == 0 else ("B", "A"):
+            abba = index % 2 == 0 or self.start == "shared"
+            for side in ("A", "B") if abba else ("B", "A"):
                 if index < len(self.seeds[side]):
                     seed = self.seeds[side][index]
                     order.extend(Unit(side, seed, task, names) for task, names in self.tasks)
@@ -147,8 +153,13 @@ def run_unit(side: Side, unit: Unit, plan: Plan, journal: Journal) -> None:
     # running, writing into its folder, while the unit is tried again elsewhere.
     work = final.with_name(f"{final.name}.partial-{uuid.uuid4().hex[:8]}")
     work.mkdir(parents=True)
-    spec = {"experiments": list(unit.experiments), "seed": unit.seed, "profile": plan.profile,
-            "sparsity": plan.sparsity, "task_specs": list(plan.task_specs)}
+    spec: dict[str, Any] = {"experiments": list(unit.experiments), "seed": unit.seed,
+                            "profile": plan.profile, "sparsity": plan.sparsity,
+                            "task_specs": list(plan.task_specs)}
+    if plan.start == "shared":
+        first = journal.unit_dir(Unit("A", unit.seed, unit.task, unit.experiments))
+        spec["start"] = ({"mode": "save", "dir": str(work / START)} if unit.side == "A" else
+                         {"mode": "load", "dir": str(first / START)})
     (work / "unit.json").write_text(json.dumps(spec))
     command = [side.python, "-m", "prunebench.sideworker", str(work / "unit.json"), str(work)]
     try:
@@ -181,13 +192,25 @@ def run_units(sides: dict[str, Side], plan: Plan, journal: Journal, jobs: int, s
     if skipped:
         say(f"resuming: {skipped} unit(s) of {len(plan.units())} already in {journal.folder}")
 
-    def one(unit: Unit) -> Unit:
-        run_unit(sides[unit.side], unit, plan, journal)
-        return unit
+    def one(units: list[Unit]) -> list[Unit]:
+        for unit in units:
+            run_unit(sides[unit.side], unit, plan, journal)
+        return units
 
+    # Shared start: B's unit of a seed needs the model A's unit saved, so the two go as one.
+    work: list[list[Unit]] = [[unit] for unit in todo]
+    if plan.start == "shared":
+        pairs: dict[tuple[int, str], list[Unit]] = {}
+        for unit in todo:
+            pairs.setdefault((plan.seeds["A"].index(unit.seed) if unit.side == "A" else
+                              plan.seeds["B"].index(unit.seed), unit.task), []).append(unit)
+        work = list(pairs.values())
+    count = 0
     with _executor(jobs, scheduler) as pool:
-        for count, unit in enumerate(pool.map(one, todo), 1):
-            say(f"unit {count}/{len(todo)} done: {unit.key}")
+        for done in pool.map(one, work):
+            for unit in done:
+                count += 1
+                say(f"unit {count}/{len(todo)} done: {unit.key}")
     return len(todo)
 
 

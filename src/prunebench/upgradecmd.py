@@ -44,6 +44,10 @@ def add_parser(sub: Any, add_seeds: Any, add_common: Any) -> None:
     up.add_argument("--judge", choices=judge.MODES, default="auto",
                     help="auto: seed by seed where a task's seeds reproduce, else over the "
                          "seeds; paired or distribution force one")
+    up.add_argument("--start", choices=("scratch", "shared"), default="scratch",
+                    help="scratch: each side trains its own unpruned models (does my training "
+                         "still work?); shared: B prunes and fine-tunes the models A trained "
+                         "(less spread over seeds: B's pruning judged alone)")
     up.add_argument("--rounds", type=int, default=abtest.DEFAULT_ROUNDS, metavar="N",
                     help=f"timing processes per side (default {abtest.DEFAULT_ROUNDS}; 0: no timing)")
     up.add_argument("--margin", type=float, default=abtest.DEFAULT_MARGIN, metavar="X",
@@ -86,13 +90,16 @@ def cmd_upgrade(args: argparse.Namespace, out: Console, err: Console) -> int:
     chosen = experiments.resolve(args.experiments)
     seeds_a = tuple(dict.fromkeys(args.seeds or DEFAULT_SEEDS))
     seeds_b = tuple(dict.fromkeys(args.b_seeds or seeds_a))
+    if args.start == "shared" and seeds_a != seeds_b:
+        raise UsageError("--start shared: B starts from A's model of each seed; give both sides "
+                         "the same seeds")
     if args.judge == "paired" and sorted(seeds_a) != sorted(seeds_b):
         raise UsageError("--judge paired pairs seed s of A with seed s of B: give both the same seeds")
     plan = upgrade.Plan(profile=args.profile,
                         tasks=upgrade.tasks_of([e.name for e in chosen], lambda n: next(
                             e.task for e in chosen if e.name == n)),
                         seeds={"A": seeds_a, "B": seeds_b}, rounds=args.rounds,
-                        task_specs=tuple(args.task))
+                        task_specs=tuple(args.task), start=args.start)
     specs = {"A": envbuild.parse(args.from_spec), "B": envbuild.parse(args.to_spec)}
     sides = {name: abtest.make_side(name, envbuild.build(spec, name, args.envs, note), env)
              for (name, spec), env in zip(specs.items(), (args.a_env, args.b_env), strict=True)}
@@ -107,7 +114,8 @@ def cmd_upgrade(args: argparse.Namespace, out: Console, err: Console) -> int:
     runs = upgrade.run_timing(sides, plan, journal, note) if plan.rounds else {}
     timing = abtest.judge(runs, args.margin, thresholds.family_alpha / 2) if runs else []
     records = {name: upgrade.side_record(plan, journal, name) for name in sides}
-    found = judge.judge(records["A"], records["B"], thresholds, args.judge, timing)
+    found = judge.judge(records["A"], records["B"], thresholds, args.judge, timing,
+                        shared_start=args.start == "shared")
     code = found.exit_code()
     for task, (same, why) in found.reproduction.items():
         say(f"{task}: {'seeds reproduce' if same else 'seeds do not reproduce'}: {why}")
