@@ -10,6 +10,8 @@ A/B mode (``prunebench ab``: side B is side A plus the injection).
     python scripts/injection_harness.py                       # every kind, 2 clean runs
     python scripts/injection_harness.py --kinds keras_work --ab --clean 0
     python scripts/injection_harness.py --neighbour ...       # a numpy matmul loop alongside
+    python scripts/injection_harness.py --upgrade 2.21 2.21 --kinds schedule h5_pad
+                                  # through prunebench upgrade: B injected, A clean
 
 It prints one row per (kind, strength): the injection's measured effect on its own figure
 (worst seed, against the baseline), and per band the exit status and the figures that
@@ -46,7 +48,7 @@ KINDS: dict[str, tuple[str, tuple[float, ...]]] = {
 }
 TIMED = ("keras_work", "tflite_work")
 LINE = re.compile(r"^(REGRESSION|IMPROVEMENT|changed)\s+(\S+)\s+value\s+(\S+)\s+baseline\s+(\S+)")
-MARKS = {"REGRESSION": "R", "IMPROVEMENT": "I", "changed": "c"}
+MARKS = {"REGRESSION": "R", "IMPROVEMENT": "I", "changed": "c", "INCONCLUSIVE": "?"}
 TIMED_LINE = re.compile(r"^\S+\s+(\S+_time_ratio)\s+value\s+\S+\s+baseline\s+\S+\s+x([\d.]+) ")
 
 
@@ -130,6 +132,28 @@ def ab(args: argparse.Namespace, kind: str | None, strength: float | None) -> di
             "min_b_over_a": min(ratios or [0])}
 
 
+def upgrade(args: argparse.Namespace, kind: str | None, strength: float | None, tmp: Path) -> dict:
+    """Return the verdict of ``prunebench upgrade``: B injected through its own variables."""
+    out = tmp / f"upgrade-{kind}-{strength}.json"
+    cmd = [*PRUNEBENCH, "upgrade", "--from", args.upgrade[0], "--to", args.upgrade[1],
+           "--profile", args.profile, "--seeds", *map(str, args.seeds), "--experiments",
+           *args.experiments, "--rounds", str(args.rounds if kind in TIMED or kind is None else 0),
+           "--start", args.start, "--out", str(out)]
+    if args.envs is not None:
+        cmd += ["--envs", str(args.envs)]
+    if kind is not None:
+        cmd += ["--b-env", f"PYTHONPATH={INJECT_DIR}", "--b-env", f"INJECT={kind}:{strength:g}"]
+    done = subprocess.run(cmd, env=env_for(None, None), capture_output=True, text=True, cwd=tmp,
+                          check=False)
+    if done.returncode not in (0, 1, 4):
+        sys.exit(f"prunebench upgrade failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+    verdict = json.loads(out.read_text())
+    flagged = [[ln["verdict"], f"{ln['experiment']}.{ln['metric']}"] for ln in verdict["lines"]
+               if ln["verdict"] in ("REGRESSION", "INCONCLUSIVE", "IMPROVEMENT", "changed")]
+    return {"exit": done.returncode, "flagged": flagged,
+            "reproduces": {t: r["reproduces"] for t, r in verdict["reproduction"].items()}}
+
+
 def marks(judged: dict) -> str:
     shown = [f"{MARKS[v]}:{name}" for v, name in judged["flagged"]]
     return f"exit {judged['exit']} {' '.join(shown) or '-'}"
@@ -150,6 +174,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=8, help="A/B processes per side")
     parser.add_argument("--neighbour", action="store_true",
                         help="keep a numpy matmul loop busy on another core meanwhile")
+    parser.add_argument("--upgrade", nargs=2, metavar=("FROM", "TO"),
+                        help="judge with prunebench upgrade instead: side B (TO) injected "
+                             "through --b-env, side A (FROM) clean; specs as upgrade takes them")
+    parser.add_argument("--start", choices=("scratch", "shared"), default="scratch",
+                        help="--upgrade: each side trains, or B starts from A's models")
+    parser.add_argument("--envs", type=Path, help="--upgrade: where environments are built")
     parser.add_argument("--out", type=Path, help="write every row as JSON")
     args = parser.parse_args()
     neighbour = None
@@ -165,7 +195,12 @@ def main() -> int:
             for number, (kind, strength) in enumerate(plan):
                 label = "clean" if kind is None else f"{kind}:{strength:g}"
                 row: dict = {"kind": kind or "clean", "strength": strength}
-                if not args.ab_only:
+                if args.upgrade:
+                    row["upgrade"] = upgrade(args, kind, strength, Path(tmp))
+                    print(f"{label:<22} upgrade {args.upgrade[0]} -> {args.upgrade[1]}: "
+                          f"{marks(row['upgrade'])} (seeds reproduce: "
+                          f"{row['upgrade']['reproduces']})", flush=True)
+                elif not args.ab_only:
                     record = Path(tmp) / f"{number}.json"
                     run(args, env_for(kind, strength), record)
                     metric = KINDS[kind][0] if kind else "mse"
@@ -199,7 +234,7 @@ def main() -> int:
 
 def summarise(rows: list[dict]) -> None:
     """Print the smallest strength caught per kind and band, and the clean runs' false alarms."""
-    for band in ("same", "cross", "ab"):
+    for band in ("same", "cross", "ab", "upgrade"):
         for kind in dict.fromkeys(r["kind"] for r in rows if r["kind"] != "clean"):
             caught = [r for r in rows if r["kind"] == kind and band in r and r[band]["exit"] == 1]
             if any(band in r for r in rows if r["kind"] == kind):
@@ -207,7 +242,7 @@ def summarise(rows: list[dict]) -> None:
                          if caught else "not caught")
                 print(f"smallest caught, {band:<5} {kind:<12} {first}")
     clean = [r for r in rows if r["kind"] == "clean"]
-    for band in ("same", "cross", "ab"):
+    for band in ("same", "cross", "ab", "upgrade"):
         judged = [r for r in clean if band in r]
         if judged:
             alarms = sum(r[band]["exit"] != 0 for r in judged)
