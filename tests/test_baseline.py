@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -214,10 +215,21 @@ def test_check_of_a_regressed_record_exits_1_naming_the_metric(tmp_path):
     path, results = tmp_path / "b.json", tmp_path / "r.json"
     baseline.update(path, make_record(tf="2.21.0"))
     record.save(make_record(tf="2.21.0", mse_step=1.0), results)  # MSE 0.5 .. 4.5
-    done = prunebench("check", "--baseline", str(path), "--results", str(results))
+    junit = tmp_path / "junit.xml"
+    done = prunebench("check", "--baseline", str(path), "--results", str(results),
+                      "--junit", str(junit))
     assert done.returncode == 1, done.stdout + done.stderr
     assert "REGRESSION unpruned.mse:" in done.stdout
     assert "gate: FAIL" in done.stdout
+    # The same verdict for a CI system: a test case per printed line, the regressions failed.
+    suite = ElementTree.parse(junit).getroot().find("testsuite")
+    printed = [ln for ln in done.stdout.splitlines() if ln.split(" ")[0] in
+               ("ok", "changed", "IMPROVEMENT", "REGRESSION", "INCONCLUSIVE") and " value " in ln]
+    cases = suite.findall("testcase")
+    assert len(cases) == len(printed) == int(suite.get("tests"))
+    failed = [(c.get("classname"), c.get("name")) for c in cases if c.find("failure") is not None]
+    assert failed == [("prunebench.check.unpruned", "mse")] and suite.get("failures") == "1"
+    assert suite.find("properties/property[@name='verdict']").get("value") == "FAIL"
 
 
 def test_update_from_results_keeps_the_record_with_out(tmp_path):

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -115,6 +116,7 @@ def test_b_variables_reach_every_b_process_and_no_a_process_and_its_regression_i
     out = tmp_path / "up.json"
     done = prunebench("upgrade", "--from", PYTHON, "--to", PYTHON, *SMALL, "--seeds", "0", "1",
                       "--rounds", "2", "--out", str(out), "--markdown", str(tmp_path / "up.md"),
+                      "--junit", str(tmp_path / "junit.xml"),
                       "--b-env", f"PYTHONPATH={site}", "--b-env", f"MARKER_LOG={log}",
                       "--b-env", f"INJECT_FILE={INJECT}", "--b-env", "INJECT=schedule:0.005",
                       cwd=tmp_path, timeout=900)
@@ -137,6 +139,11 @@ def test_b_variables_reach_every_b_process_and_no_a_process_and_its_regression_i
     assert records["B"]["record"]["environment"]["variables"]["PYTHONPATH"] == str(site)
     assert "PYTHONPATH" not in records["A"]["record"]["environment"]["variables"]
     assert "| REGRESSION | `whole_model.sparsity_pruned`" in (tmp_path / "up.md").read_text()
+    suite = ElementTree.parse(tmp_path / "junit.xml").getroot().find("testsuite")
+    failed = {(c.get("classname"), c.get("name")) for c in suite.findall("testcase")
+              if c.find("failure") is not None}
+    assert ("prunebench.upgrade.whole_model", "sparsity_pruned") in failed
+    assert len(failed) == len(worse) and int(suite.get("tests")) == len(verdict["lines"])
 
 
 @pytest.mark.slow

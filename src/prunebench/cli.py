@@ -155,6 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="band of the deterministic figures: same (this TF, packages and CPU "
                             "as the baseline's) or cross; default: chosen from the environments")
     check.add_argument("--out", type=Path, metavar="FILE", help="also write the run's record")
+    check.add_argument("--junit", type=Path, metavar="FILE",
+                       help="the verdict as JUnit XML: a test case per experiment and figure")
     base = sub.add_parser("baseline", help="show, or --update, the baseline of the installed TF "
                                            "(--update runs the gated group by default)")
     add_run_options(base, " ".join(gatecmds.DEFAULT_BASELINE_EXPERIMENTS),

@@ -22,6 +22,7 @@ from prunebench import (
     record,
     report,
     tasks,
+    verdicts,
 )
 from prunebench.errors import EXIT_INCONCLUSIVE, UsageError
 from prunebench.running import (
@@ -118,6 +119,8 @@ def _refuse_before_running(args: argparse.Namespace,
 
 def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
     thresholds = compare.load_thresholds(args.thresholds)
+    if args.junit is not None:
+        record.check_writable(args.junit)
     rec = record.load(args.results) if args.results is not None else None
     tf_now = str(rec.environment.get("tf") if rec else kerasenv.tf_version())
     required = rec is not None or bool(args.experiments)
@@ -186,6 +189,10 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
         say(f"{undecided} figure(s) undecided over the seeds run (not a pass): run more seeds, "
             "each line says about how many")
     verdict = {0: "PASS", EXIT_INCONCLUSIVE: "INCONCLUSIVE"}.get(code, "FAIL")
+    if args.junit is not None:
+        verdicts.write(args.junit, verdicts.junit(lines, "prunebench.check", {
+            "tensorflow": tf_now, "verdict": verdict, "seeds": " ".join(map(str, rec.seeds)),
+            "differences": "; ".join(differences) or "none"}))
     say(f"gate: {verdict} - TF {tf_now} judged against {against} "
         f"with seeds {' '.join(map(str, rec.seeds))}, {regime} band: {len(lines)} "
         f"checks, {len(regressed)} regressed, {count[compare.Verdict.IMPROVEMENT]} improved, "

@@ -11,7 +11,17 @@ from typing import Any
 
 from rich.console import Console
 
-from prunebench import abtest, compare, envbuild, experiments, gate, judge, record, upgrade
+from prunebench import (
+    abtest,
+    compare,
+    envbuild,
+    experiments,
+    gate,
+    judge,
+    record,
+    upgrade,
+    verdicts,
+)
 from prunebench.compare import Line, Verdict
 from prunebench.errors import UsageError
 
@@ -66,6 +76,8 @@ def add_parser(sub: Any, add_seeds: Any, add_common: Any) -> None:
                     f"verdict (JSON; default {DEFAULT_OUT})")
     up.add_argument("--markdown", type=Path, metavar="FILE",
                     help="a summary for a pull request (also appended to $GITHUB_STEP_SUMMARY)")
+    up.add_argument("--junit", type=Path, metavar="FILE",
+                    help="the verdict as JUnit XML: a test case per experiment and figure")
     up.add_argument("--thresholds", type=Path, metavar="FILE",
                     help="bands and minimum effects (default: the packaged thresholds.toml)")
     add_common(up)
@@ -84,7 +96,7 @@ def cmd_upgrade(args: argparse.Namespace, out: Console, err: Console) -> int:
     if args.margin < 1:
         raise UsageError(f"margin must be >= 1, got {args.margin}")
     thresholds = compare.load_thresholds(args.thresholds)
-    for path in (args.out, args.markdown):
+    for path in (args.out, args.markdown, args.junit):
         if path is not None:
             record.check_writable(path)
     chosen = experiments.resolve(args.experiments)
@@ -131,6 +143,10 @@ def cmd_upgrade(args: argparse.Namespace, out: Console, err: Console) -> int:
                "lines": [{**vars(ln), "verdict": ln.verdict.value} for ln in found.lines],
                "notes": found.notes, "summary": judge.summary(found)}
     record.write_json_atomic(args.out, payload)
+    if args.junit is not None:
+        verdicts.write(args.junit, verdicts.junit(found.lines, "prunebench.upgrade", {
+            "from": specs["A"].text, "to": specs["B"].text, "verdict": VERDICTS[code],
+            "differences": "; ".join(differences) or "none"}))
     if args.markdown is not None or os.environ.get("GITHUB_STEP_SUMMARY"):
         text = markdown(payload, found.lines)
         if args.markdown is not None:
