@@ -329,3 +329,19 @@ def test_a_session_reference_holds_any_number_of_seeds_and_the_run_environment()
     assert section["seeds"] == [0] and section["environment"] is rec.environment
     assert gate.gate(rec, document, Path("session"), compare.load_thresholds(),
                      same_session=True).regime == "same"
+
+
+def test_an_experiment_refused_now_that_the_baseline_ran_regresses_and_one_it_refused_too_passes(tmp_path):
+    path = tmp_path / "b.json"
+    made = classified()
+    made.refused = {"other": "refused then"}
+    baseline.update(path, made)
+    run = classified(seeds=(0, 1, 2))
+    run.results = [r for r in run.results if r["experiment"] == "unpruned"]
+    run.refused = {"whole_model": "refused now", "other": "refused now"}
+    judged = gate.gate(run, baseline.load(path), path, compare.load_thresholds())
+    refused = {ln.experiment: ln for ln in judged.lines if ln.metric == "refused"}
+    assert refused["whole_model"].verdict is compare.Verdict.REGRESSION
+    assert "the baseline ran it" in refused["whole_model"].limit
+    assert refused["other"].verdict is compare.Verdict.OK
+    assert "refused in the baseline too" in refused["other"].limit

@@ -178,6 +178,8 @@ def gate(record: RunRecord, document: Mapping[str, Any], path: Path, thresholds:
                 notes.append(f"{name}.{timer.metric} not judged: no block samples in the "
                              f"{'run' if len(current) < 2 else 'baseline'}")
     reference = baselines.as_record(section, record.profile, names, record.seeds, record.task_of)
+    # What the baseline ran, judged or not: an experiment refused now that it ran regressed.
+    reference.experiments.update({n: {} for n in held if n not in reference.experiments})
     if regime is not None:
         mode = {"same": "paired", "cross": "cross"}[chosen]
     else:
