@@ -7,12 +7,13 @@ accuracy) is within the same-environment band on every seed, both sides trained 
 models, and any later difference is the pruning, stripping or conversion of B. Then:
 
 - a figure within the same band on every seed is ok: identical on every seed;
-- in a task that reproduces, a figure is judged seed by seed: any move beyond the same
-  band is B's doing, not noise. Sparsity, structure and sizes regress beyond the same
-  band, as ``check`` judges a run in its baseline's environment; a quality figure has
-  CHANGED beyond it, and regressed on a seed worse by more than its minimum effect or
-  cross band, the narrower (a fine-tune that B's stack steers elsewhere moves seeds both
-  ways by a few %);
+- in a task that reproduces, a figure is judged seed by seed, each seed against the same
+  seed of A: it has CHANGED beyond the same band, and regressed on a seed worse by more
+  than its cross band (sparsity, structure, sizes: a converter's few bytes more are news,
+  not a regression) or, for a quality figure, the narrower of its minimum effect and cross
+  band (a fine-tune that B's stack steers elsewhere moves seeds both ways by a few %);
+- with ``mode`` 'paired' (``check`` in its baseline's own environment, where nothing in
+  the stack changed) every figure regresses beyond the same band;
 - in a task that does not (training numerics differ: another Keras build), a quality
   figure is judged over the seeds (``distribution``: B's worsening, its bounds, the
   minimum effect; WORSE, ok, or INCONCLUSIVE with the seeds that would decide), and
@@ -168,8 +169,10 @@ def judge(a: RunRecord, b: RunRecord, thresholds: Thresholds, mode: str = "auto"
                 how = "seeds"
             elif paired_ok and mode == "cross":
                 how = "cross"
-            elif paired_ok and (identical(check, va, vb) or mode == "paired" or task_reproduces):
+            elif paired_ok and (identical(check, va, vb) or mode == "paired"):
                 how = "same"
+            elif paired_ok and task_reproduces:
+                how = "reproduced"
             elif has_minimum:
                 how = "seeds"
             elif paired_ok:
@@ -190,8 +193,11 @@ def judge(a: RunRecord, b: RunRecord, thresholds: Thresholds, mode: str = "auto"
             lines.append(Line(Verdict.OK, name, check.metric, vb[min(vb)], va[min(va)],
                               f"identical on every seed ({len(va)}; same band "
                               f"{check.same.describe()})"))
-        elif how == "same" and check.metric in thresholds.minimum:
+        elif how == "reproduced" and check.metric in thresholds.minimum:
             lines.append(_seed_by_seed(check, name, va, vb, thresholds.minimum[check.metric]))
+        elif how == "reproduced":  # changed beyond the same band, worse beyond the cross band
+            line = judge_paired(check, name, va, vb, "cross")
+            lines.append(replace(line, limit=line.limit + "; seeds reproduce"))
         else:
             lines.append(judge_paired(check, name, va, vb, how))
     lines.extend(timing_lines)
