@@ -53,7 +53,8 @@ def add_parser(sub: Any, add_seeds: Any, add_common: Any) -> None:
                                "judge every figure over the seeds")
     up.add_argument("--judge", choices=judge.MODES, default="auto",
                     help="auto: seed by seed where a task's seeds reproduce, else over the "
-                         "seeds; paired or distribution force one")
+                         "seeds; paired (same band), cross (cross band) or distribution "
+                         "force one")
     up.add_argument("--start", choices=("scratch", "shared"), default="scratch",
                     help="scratch: each side trains its own unpruned models (does my training "
                          "still work?); shared: B prunes and fine-tunes the models A trained "
