@@ -219,7 +219,7 @@ def refusal_lines(a: RunRecord, b: RunRecord, notes: list[str],
                               f"{why} (refused in {labels[0]} too)"))
         elif name in a.experiments:
             lines.append(Line(Verdict.REGRESSION, name, "refused", None, None,
-                              f"{labels[1]}: {why}; {labels[0]} ran it"))
+                              f"{why}; {labels[0]} ran it"))
         else:
             notes.append(f"{name} refused and not in {labels[0]}, not judged: {why}")
     for name, why in a.refused.items():
