@@ -33,7 +33,16 @@ from statistics import median
 from typing import Any
 
 from prunebench import distribution
-from prunebench.compare import Band, Line, PairedCheck, Thresholds, Verdict, floor_lines, judge_paired
+from prunebench.compare import (
+    Band,
+    Line,
+    PairedCheck,
+    Thresholds,
+    Verdict,
+    current_medians,
+    floor_lines,
+    judge_paired,
+)
 from prunebench.errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_REGRESSION
 from prunebench.experiments import unpruned_of
 from prunebench.record import RunRecord
@@ -201,7 +210,7 @@ def judge(a: RunRecord, b: RunRecord, thresholds: Thresholds, mode: str = "auto"
         else:
             lines.append(judge_paired(check, name, va, vb, how))
     lines.extend(timing_lines)
-    medians = {n: {m: s["median"] for m, s in metrics.items()} for n, metrics in b.aggregate().items()}
+    medians = current_medians(b)
     for name in names:
         unpruned = medians.get(unpruned_of(b.task_of(name)))
         lines.extend(floor_lines(name, medians[name], unpruned, thresholds.floors))
