@@ -101,16 +101,27 @@ def mask_noise(module):
     module.Pruning._update_mask = noisy
 
 
+def _kernels(model):
+    """Every layer's ``kernel`` variable once, nested layers and RNN cells included;
+    layers without one (normalisation, pooling, dropout) are passed over."""
+    seen = {}
+    for layer in [model, *model.submodules]:
+        kernel = getattr(layer, "kernel", None)
+        if kernel is not None and hasattr(kernel, "assign"):
+            seen.setdefault(id(kernel), kernel)
+    return list(seen.values())
+
+
 def strip_noise(module):
     original = module.strip_pruning
 
     def noisy(model):
         stripped = original(model)
         rng = _rng()
-        for layer in stripped.layers:
-            kernel = layer.kernel.numpy()
+        for variable in _kernels(stripped):
+            kernel = variable.numpy()
             kernel *= 1.0 + STRENGTH * rng.standard_normal(kernel.shape).astype(kernel.dtype)
-            layer.kernel.assign(kernel)  # zeros stay zero: sparsity is untouched
+            variable.assign(kernel)  # zeros stay zero: sparsity is untouched
         return stripped
 
     module.strip_pruning = noisy
