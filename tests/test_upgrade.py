@@ -20,7 +20,7 @@ from test_cli import assert_one_line_usage_error, prunebench
 ROOT = Path(__file__).resolve().parents[1]
 INJECT = ROOT / "scripts" / "inject" / "sitecustomize.py"
 PYTHON = sys.executable
-SMALL = ("--experiments", "unpruned", "whole_model", "--profile", "quick")
+SMALL = ("--experiments", "unpruned", "whole_model", "--profile", "smoke")
 
 #: A sitecustomize for side B only: it notes, per process, every Model.fit, strip_pruning
 #: and TFLite conversion, then applies the injection harness (INJECT=KIND:STRENGTH).
