@@ -149,15 +149,3 @@ def test_the_verdicts_false_alarm_rate_at_the_minimum_effect_is_within_its_famil
 def test_the_verdict_has_power_beyond_the_minimum_effect_at_eight_seeds():
     # 8 seeds a side, 5% spread: a worsening of twice the minimum (+20%) is called.
     assert _verdicts(2.0, draws=40) / 40 >= 0.9
-
-
-def test_from_a_shared_start_the_unpruned_model_is_no_evidence_and_every_experiment_must_match():
-    a = side({NAMES[0]: [0.5, 0.6, 0.7], NAMES[1]: [0.4, 0.5, 0.6]})
-    b = side({NAMES[0]: [0.5, 0.6, 0.7], NAMES[1]: [0.41, 0.49, 0.6]})  # a fine-tune moved
-    assert judge.judge(a, b, THRESHOLDS).reproduction[TASK][0] is True
-    shared = judge.judge(a, b, THRESHOLDS, shared_start=True)
-    assert shared.reproduction[TASK] == (
-        False, "every experiment of t differs: t/pruned.loss seed 0 0.4 -> 0.41; "
-               "t/pruned.loss seed 1 0.5 -> 0.49")
-    assert lines_of(shared, "loss")[NAMES[1]].limit.startswith("over seeds")
-    assert judge.judge(a, a, THRESHOLDS, shared_start=True).reproduction[TASK][0] is True

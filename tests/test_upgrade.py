@@ -22,8 +22,9 @@ INJECT = ROOT / "scripts" / "inject" / "sitecustomize.py"
 PYTHON = sys.executable
 SMALL = ("--experiments", "unpruned", "whole_model", "--profile", "smoke")
 
-#: A sitecustomize for side B only: it notes, per process, every Model.fit, strip_pruning
-#: and TFLite conversion, then applies the injection harness (INJECT=KIND:STRENGTH).
+#: A sitecustomize for side B only: it notes, per process, every Model.fit, strip_pruning,
+#: TFLite conversion and Keras model loaded (with its path), then applies the injection
+#: harness (INJECT=KIND:STRENGTH).
 MARKER = '''
 import os, sys
 _LOG = os.environ["MARKER_LOG"]
@@ -42,6 +43,13 @@ after_import("tensorflow_model_optimization.python.core.sparsity.keras.prune",
              lambda m: _wrap(m, "strip_pruning", "strip"))
 after_import("tensorflow.lite.python.lite",
              lambda m: _wrap(m.TFLiteKerasModelConverterV2, "convert", "convert"))
+def _wrap_load(module):
+    original = module.load_model
+    def load_model(path, *args, **kwargs):
+        _note(f"load={path}")
+        return original(path, *args, **kwargs)
+    module.load_model = load_model
+after_import("tf_keras.src.saving.saving_api", _wrap_load)
 '''
 
 
@@ -206,7 +214,7 @@ def test_serial_jobs_and_a_dask_cluster_give_the_same_figures_on_both_sides(tmp_
 
 
 @pytest.mark.slow
-def test_from_a_shared_start_b_fine_tunes_the_model_a_trained_and_trains_no_model_of_its_own(tmp_path):
+def test_from_a_shared_start_b_fine_tunes_the_model_a_trained_and_trains_its_own_as_evidence(tmp_path):
     site = tmp_path / "site"
     site.mkdir()
     (site / "sitecustomize.py").write_text(MARKER)
@@ -216,13 +224,15 @@ def test_from_a_shared_start_b_fine_tunes_the_model_a_trained_and_trains_no_mode
                       "--b-env", f"PYTHONPATH={site}", "--b-env", f"MARKER_LOG={log}",
                       "--b-env", f"INJECT_FILE={INJECT}", cwd=tmp_path, timeout=900)
     assert done.returncode == 0, done.stdout + done.stderr
-    # B fitted whole_model's fine-tune only; from scratch it fits the unpruned model first.
-    assert [entry.split()[1] for entry in log.read_text().splitlines()].count("fit") == 1
     saved = tmp_path / "up.json.journal" / "units" / "A-seed0-friedman1" / "start" / "friedman1"
     assert (saved / "base.h5").is_file() and (saved / "fit.json").is_file()
+    hooks = [entry.split()[1] for entry in log.read_text().splitlines()]
+    # B fits its own unpruned model (the evidence) and whole_model's fine-tune, which starts
+    # from the model A saved: B loaded it.
+    assert hooks.count("fit") == 2
+    assert f"load={saved / 'base.h5'}" in hooks
     verdict = json.loads(out.read_text())
     a, b = (verdict["sides"][s]["record"]["results"] for s in ("A", "B"))
     assert a[0]["experiment"] == b[0]["experiment"] == "unpruned"
     assert a[0]["metrics"]["mse"] == b[0]["metrics"]["mse"]
-    assert a[0]["metrics"]["epochs_run"] == b[0]["metrics"]["epochs_run"]  # A's fit, recorded
-    assert "every experiment of friedman1 identical on every seed" in done.stdout
+    assert "friedman1: seeds reproduce: unpruned identical on every seed" in done.stdout

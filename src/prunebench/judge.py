@@ -80,33 +80,29 @@ def identical(check: PairedCheck, a: Mapping[int, float], b: Mapping[int, float]
         check.verdict(a[s], b[s], "same") is Verdict.OK for s in a)
 
 
-def reproduction(a: RunRecord, b: RunRecord, task: str, thresholds: Thresholds,
-                 shared_start: bool = False) -> tuple[bool, str]:
+def reproduction(a: RunRecord, b: RunRecord, task: str, thresholds: Thresholds
+                 ) -> tuple[bool, str]:
     """Return whether ``task``'s seeds reproduce between the sides, and the evidence.
 
-    The evidence is the task's unpruned model; where both sides started from one trained
-    model (``shared_start``) that is the same model, no evidence, and every experiment
-    of the task must be identical on every seed instead.
+    The evidence is the task's unpruned model, trained from scratch on each side (also
+    under ``--start shared``, where B fine-tunes A's): it involves no pruning, so a
+    regression in B's pruning cannot disguise itself as a stack whose training differs.
     """
-    unpruned = unpruned_of(task)
+    said = unpruned_of(task)
     if sorted(a.seeds) != sorted(b.seeds):
         return False, f"the sides ran other seeds ({a.seeds} and {b.seeds})"
-    names = ([n for n in a.experiment_names() if a.task_of(n) == task] if shared_start
-             else [unpruned])
     moved: list[str] = []
     judged: list[str] = []
-    for name in names:
-        for check in thresholds.paired:
-            if check.metric not in thresholds.minimum:
-                continue
-            va, vb = a.seed_values(name, check.metric), b.seed_values(name, check.metric)
-            if not va or not vb:
-                continue
-            judged.append(check.metric)
-            moved.extend(f"{name}.{check.metric} seed {s} {va[s]:.6g} -> {vb[s]:.6g}"
-                         for s in sorted(va) if s in vb
-                         and check.verdict(va[s], vb[s], "same") is not Verdict.OK)
-    said = unpruned if not shared_start else f"every experiment of {task}"
+    for check in thresholds.paired:
+        if check.metric not in thresholds.minimum:
+            continue
+        va, vb = a.seed_values(said, check.metric), b.seed_values(said, check.metric)
+        if not va or not vb:
+            continue
+        judged.append(check.metric)
+        moved.extend(f"{said}.{check.metric} seed {s} {va[s]:.6g} -> {vb[s]:.6g}"
+                     for s in sorted(va) if s in vb
+                     and check.verdict(va[s], vb[s], "same") is not Verdict.OK)
     if not judged:
         return False, f"no quality figure of {said} on both sides"
     if moved:
@@ -144,16 +140,15 @@ def _seed_by_seed(check: PairedCheck, name: str, a: Mapping[int, float], b: Mapp
 
 def judge(a: RunRecord, b: RunRecord, thresholds: Thresholds, mode: str = "auto",
           timing_lines: Sequence[Line] = (), *, alpha_share: float | None = None,
-          labels: tuple[str, str] = ("A", "B"), shared_start: bool = False) -> Judgement:
+          labels: tuple[str, str] = ("A", "B")) -> Judgement:
     """Return the judgement of B's record against A's (``mode``: one of MODES).
 
     ``alpha_share``: the part of ``thresholds.family_alpha`` the tests over seeds share
     (default: half when ``timing_lines`` are given, else all). ``labels`` name A and B in
-    notes and refusals ('the baseline', 'the run' for ``check``). ``shared_start``: B
-    fine-tuned A's trained unpruned models (``reproduction``).
+    notes and refusals ('the baseline', 'the run' for ``check``).
     """
     tasks = list(dict.fromkeys([*a.tasks(), *b.tasks()]))
-    reproduces = {task: reproduction(a, b, task, thresholds, shared_start) for task in tasks}
+    reproduces = {task: reproduction(a, b, task, thresholds) for task in tasks}
     paired_ok = sorted(a.seeds) == sorted(b.seeds)
     if mode == "paired" and not paired_ok:
         raise ValueError("paired judgement needs the same seeds on both sides")

@@ -7,7 +7,8 @@ measures with that side's own TensorFlow, tf-keras, tfmot and LiteRT, and writes
 inputs (``models/``, ``abtest.MANIFEST``), so the side's timing workers later time
 models the side produced itself. With a ``start`` in the unit, side A saves the
 unpruned model it trained and side B fine-tunes from that model instead of its own
-(``prunebench upgrade --start shared``). The parent renames ``OUT_DIR`` into the journal only
+(``prunebench upgrade --start shared``); B's own unpruned model is still trained, and
+reported, as the evidence of whether training reproduces. The parent renames ``OUT_DIR`` into the journal only
 when this process has exited 0: a unit is there whole or not at all.
 """
 
@@ -50,8 +51,12 @@ def from_start(chosen: list[Any], seed: int, profile: Any, kept: Path, folder: P
     """Return the results of ``chosen`` fine-tuned from one trained unpruned model per task.
 
     ``mode`` 'save': train it, as a run does, and save it (HDF5) with its fit into
-    ``folder``; 'load': load the model side A saved there instead of training one, so B's
-    pruning and fine-tuning start where A's did.
+    ``folder``; 'load': fine-tune from the model side A saved there, so B's pruning and
+    fine-tuning start where A's did. B still trains its own unpruned model of the seed and
+    reports it as the task's unpruned result: it is the evidence, independent of pruning,
+    of whether training reproduces between the sides (``judge.reproduction``); judged by
+    the fine-tunes themselves, a regression in B's pruning would pass for a stack that
+    does not reproduce.
     """
     from prunebench import export, pipeline, train
 
@@ -59,17 +64,21 @@ def from_start(chosen: list[Any], seed: int, profile: Any, kept: Path, folder: P
     for task, experiments in pipeline.by_task(chosen):
         data = task.load_data(profile.data)
         where = folder / task.name
+        own, own_fit = pipeline.train_base(task, seed, data, profile)
         if mode == "load":
             base = export.load(where / "base.h5")
             task.compile(base)
             fit = train.TrainResult(**json.loads((where / "fit.json").read_text()))
         else:
-            base, fit = pipeline.train_base(task, seed, data, profile)
+            base, fit = own, own_fit
             where.mkdir(parents=True, exist_ok=True)
             export.save_h5(base, where / "base.h5")
             (where / "fit.json").write_text(json.dumps(asdict(fit)))
+        unpruned, pruned = experiments[0], experiments[1:]
+        results.append(pipeline.run_experiment(task, unpruned, seed, own, own_fit, data,
+                                               profile, keep_dir=kept))
         results += [pipeline.run_experiment(task, e, seed, base, fit, data, profile,
-                                            keep_dir=kept) for e in experiments]
+                                            keep_dir=kept) for e in pruned]
     pipeline.relate_to_unpruned(results)
     return results
 

@@ -58,7 +58,8 @@ def add_parser(sub: Any, add_seeds: Any, add_common: Any) -> None:
     up.add_argument("--start", choices=("scratch", "shared"), default="scratch",
                     help="scratch: each side trains its own unpruned models (does my training "
                          "still work?); shared: B prunes and fine-tunes the models A trained "
-                         "(less spread over seeds: B's pruning judged alone)")
+                         "(B still trains its own unpruned model: the evidence of whether "
+                         "training reproduces)")
     up.add_argument("--rounds", type=int, default=abtest.DEFAULT_ROUNDS, metavar="N",
                     help=f"timing processes per side (default {abtest.DEFAULT_ROUNDS}; 0: no timing)")
     up.add_argument("--margin", type=float, default=abtest.DEFAULT_MARGIN, metavar="X",
@@ -127,8 +128,7 @@ def cmd_upgrade(args: argparse.Namespace, out: Console, err: Console) -> int:
     runs = upgrade.run_timing(sides, plan, journal, note) if plan.rounds else {}
     timing = abtest.judge(runs, args.margin, thresholds.family_alpha / 2) if runs else []
     records = {name: upgrade.side_record(plan, journal, name) for name in sides}
-    found = judge.judge(records["A"], records["B"], thresholds, args.judge, timing,
-                        shared_start=args.start == "shared")
+    found = judge.judge(records["A"], records["B"], thresholds, args.judge, timing)
     code = found.exit_code()
     for task, (same, why) in found.reproduction.items():
         say(f"{task}: {'seeds reproduce' if same else 'seeds do not reproduce'}: {why}")
