@@ -150,8 +150,32 @@ def upgrade(args: argparse.Namespace, kind: str | None, strength: float | None, 
     verdict = json.loads(out.read_text())
     flagged = [[ln["verdict"], f"{ln['experiment']}.{ln['metric']}"] for ln in verdict["lines"]
                if ln["verdict"] in ("REGRESSION", "INCONCLUSIVE", "IMPROVEMENT", "changed")]
+    metric = KINDS[kind][0] if kind else "mse"
     return {"exit": done.returncode, "flagged": flagged,
-            "reproduces": {t: r["reproduces"] for t, r in verdict["reproduction"].items()}}
+            "reproduces": {t: r["reproduces"] for t, r in verdict["reproduction"].items()},
+            "effect": upgrade_effect(verdict, metric),
+            "bars": {f"{ln['experiment']}.{ln['metric']}": ln["limit"] for ln in verdict["lines"]
+                     if ln["metric"] in (metric, "loss")}}
+
+
+def upgrade_effect(verdict: dict, metric: str) -> dict[str, str]:
+    """Return per experiment the injection's largest move of ``metric``, B against A's same
+    seed (sparsity in points, other figures in %); a classifier's loss stands in for MSE."""
+    a, b = ({(r["experiment"], r["seed"]): r["metrics"] for r in
+             verdict["sides"][side]["record"]["results"]} for side in ("A", "B"))
+    moves: dict[str, list[float]] = {}
+    for (name, seed), mb in b.items():
+        ma = a.get((name, seed), {})
+        figure = metric if metric in mb else ("loss" if metric == "mse" else None)
+        if figure is None or figure not in ma:
+            continue
+        if "sparsity" in figure:
+            moves.setdefault(f"{name}.{figure}", []).append(mb[figure] - ma[figure])
+        else:
+            moves.setdefault(f"{name}.{figure}", []).append(100 * (mb[figure] / ma[figure] - 1))
+    unit = {True: " points", False: "%"}
+    return {name: f"{min(v):+.3g}..{max(v):+.3g}{unit['sparsity' in name]}"
+            for name, v in moves.items()}
 
 
 def marks(judged: dict) -> str:
@@ -200,6 +224,9 @@ def main() -> int:
                     print(f"{label:<22} upgrade {args.upgrade[0]} -> {args.upgrade[1]}: "
                           f"{marks(row['upgrade'])} (seeds reproduce: "
                           f"{row['upgrade']['reproduces']})", flush=True)
+                    for name, moved in row["upgrade"]["effect"].items():
+                        print(f"{'':<22}   {name} B/A by seed {moved}; judged: "
+                              f"{row['upgrade']['bars'].get(name, '-')}", flush=True)
                 elif not args.ab_only:
                     record = Path(tmp) / f"{number}.json"
                     run(args, env_for(kind, strength), record)
