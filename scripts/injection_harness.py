@@ -154,8 +154,9 @@ def upgrade(args: argparse.Namespace, kind: str | None, strength: float | None, 
     return {"exit": done.returncode, "flagged": flagged,
             "reproduces": {t: r["reproduces"] for t, r in verdict["reproduction"].items()},
             "effect": upgrade_effect(verdict, metric),
+            # How each figure was judged (its floor line, e.g. "3x unpruned", left aside).
             "bars": {f"{ln['experiment']}.{ln['metric']}": ln["limit"] for ln in verdict["lines"]
-                     if ln["metric"] in (metric, "loss")}}
+                     if ln["metric"] in (metric, "loss") and "floor" not in ln["limit"]}}
 
 
 def upgrade_effect(verdict: dict, metric: str) -> dict[str, str]:
