@@ -8,7 +8,7 @@ VENV   ?= .venv
 TF     ?= 2.21
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-tf$(TF)
-# uv installs the same pinned versions in a fraction of pip's time (README "Installing");
+# uv installs the same pinned versions in a fraction of pip's time (docs/getting-started.md);
 # without uv on PATH (or with UV=), pip does it. --seed puts pip in the environment too:
 # tox and a few tests call `python -m pip`.
 UV     ?= $(shell command -v uv 2>/dev/null)
