@@ -171,7 +171,7 @@ def upgrade_effect(verdict: dict, metric: str) -> dict[str, str]:
         if figure is None or figure not in ma:
             continue
         if "sparsity" in figure:
-            moves.setdefault(f"{name}.{figure}", []).append(mb[figure] - ma[figure])
+            moves.setdefault(f"{name}.{figure}", []).append(100 * (mb[figure] - ma[figure]))
         else:
             moves.setdefault(f"{name}.{figure}", []).append(100 * (mb[figure] / ma[figure] - 1))
     unit = {True: " points", False: "%"}
@@ -266,7 +266,8 @@ def summarise(rows: list[dict]) -> None:
         for kind in dict.fromkeys(r["kind"] for r in rows if r["kind"] != "clean"):
             caught = [r for r in rows if r["kind"] == kind and band in r and r[band]["exit"] == 1]
             if any(band in r for r in rows if r["kind"] == kind):
-                first = (f"{caught[0]['strength']:g} ({caught[0].get('effect', 'A/B')})"
+                said = {"ab": "A/B", "upgrade": "upgrade"}.get(band, "")
+                first = (f"{caught[0]['strength']:g} ({caught[0].get('effect', said)})"
                          if caught else "not caught")
                 print(f"smallest caught, {band:<5} {kind:<12} {first}")
     clean = [r for r in rows if r["kind"] == "clean"]
