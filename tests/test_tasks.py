@@ -200,3 +200,21 @@ def test_a_task_spec_registers_a_task_for_one_command():
     done = _cli("list", "--task", "spec_task:TASK", pythonpath=ROOT / "tests" / "data")
     assert done.returncode == 0, done.stderr
     assert "task spec_task" in done.stdout and "spec_task/partial" in done.stdout
+
+
+def test_a_keras3_model_is_refused_in_one_line_naming_the_fix_before_training(tmp_path):
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        if int(version("keras").split(".")[0]) < 3:
+            pytest.skip("Keras 3 is not installed here (TF < 2.16)")
+    except PackageNotFoundError:
+        pytest.skip("Keras 3 is not installed here")
+    done = _cli("run", "--task", "keras3_task:TASK", "--experiments", "keras3_task",
+                "--profile", "smoke", "--out", str(tmp_path / "r.json"),
+                pythonpath=ROOT / "tests" / "data")
+    assert done.returncode == 2, done.stdout + done.stderr
+    message = done.stderr.strip()
+    assert message.count("\n") == 0 and "of keras 3." in message, message
+    assert "build it with prunebench.kerasenv.keras() (tf_keras)" in message
+    assert not (tmp_path / "r.json").exists()

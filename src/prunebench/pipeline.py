@@ -35,7 +35,7 @@ def train_base(task: Task, seed: int, data: Dataset, profile: Profile,
                progress: ProgressHook | None = None) -> tuple[Any, train.TrainResult]:
     """Return the seed's unpruned model of ``task``, trained, and what the fit cost."""
     kerasenv.seed_everything(seed)
-    base = task.build_model(data)
+    base = task.build(data)
     task.compile(base)
     fit = train.train(base, data, profile.base_train,
                       on_epoch=_hook(progress, f"seed {seed} {unpruned_of(task.name)}"))
@@ -164,7 +164,7 @@ def refusals(experiments: Sequence[ExperimentConfig], profile: Profile) -> dict[
             assert experiment.prune is not None
             prune = pruning.resolve_end_step(experiment.prune, steps, budget.epochs)
             try:
-                pruning.apply_pruning(task.build_model(data), prune, task.partial_layers,
+                pruning.apply_pruning(task.build(data), prune, task.partial_layers,
                                       task.pruning_policy)
             except pruning.Refused as exc:
                 found[experiment.name] = str(exc)

@@ -6,6 +6,7 @@ inference and the gate read a task only through this interface; they never name 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from prunebench import metrics
+from prunebench import kerasenv, metrics
 from prunebench.config import DataConfig, ExperimentConfig
 from prunebench.data import Dataset
 from prunebench.errors import UsageError
@@ -128,6 +129,26 @@ class Task:
 
     ``experiments`` are named without the task ('whole_model'); the registry names them
     '<task>/<experiment>' (the seed's friedman1 task keeps bare names).
+
+    Attributes:
+        name: An identifier; the task's experiments are named ``<name>/<experiment>``.
+        description: One line for ``prunebench list``.
+        load_data: ``DataConfig -> Dataset``: float32 inputs; float32 targets for a
+            regression, int labels for a classification.
+        build_model: ``Dataset -> model``: a new, uncompiled model of
+            ``prunebench.kerasenv.keras()`` (tf-keras, the Keras 2 that tfmot prunes); a
+            Keras 3 model (``import keras`` on TF >= 2.16) is refused in one line.
+        kind: ``"regression"`` (MSE, MAE) or ``"classification"`` (accuracy,
+            cross-entropy): decides the loss it is compiled with and its quality figures.
+        partial_layers: The layer names the ``partial`` experiment wraps.
+        pruning_policy: A tfmot pruning policy the whole-model experiments are pruned
+            under (``"xnnpack"``), or None.
+        timing_rows: Rows of the test set each timed call predicts (None: all of it).
+        experiments: Its experiments; the default is ``unpruned``, ``whole_model`` and
+            ``partial`` at 50%.
+        gated: The experiments its baseline holds and the gate judges.
+        baseline_dir: Where its baselines live; None: ``baselines/<name>/`` under the
+            working directory.
     """
 
     name: str
@@ -165,6 +186,25 @@ class Task:
         unknown = set(self.gated) - set(names)
         if unknown:
             raise UsageError(f"task {self.name}: gated experiments {sorted(unknown)} are not its own")
+
+    def build(self, data: Dataset) -> Any:
+        """Return a new uncompiled model of ``data``; refuse one tfmot cannot prune.
+
+        A model of another Keras than ``kerasenv.keras()`` (a Keras 3 model, from
+        ``import keras`` on TF >= 2.16) is a UsageError naming the fix, before anything
+        trains: tfmot would refuse it with an error that reads like a layer it dropped.
+        """
+        model = self.build_model(data)
+        expected = kerasenv.keras()
+        if not isinstance(model, expected.Model):
+            origin = type(model).__module__.split(".")[0]
+            version = getattr(sys.modules.get(origin), "__version__", "")
+            raise UsageError(
+                f"task {self.name}: build_model returned a {type(model).__name__} of "
+                f"{origin} {version}".rstrip() + f", not a model of {expected.__name__}, the "
+                "Keras tfmot prunes: build it with prunebench.kerasenv.keras() (tf_keras), "
+                "not `import keras`")
+        return model
 
     @property
     def quality(self) -> tuple[Quality, ...]:
