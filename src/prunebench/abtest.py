@@ -1,7 +1,7 @@
 """``prunebench ab``: time the same models in two environments, interleaved, and test it.
 
-Against a stored baseline, a run carries the drift between sessions (README "Gate
-statistics": up to the timing margin in thresholds.toml). Two environments timed in
+Against a stored baseline, a run carries the drift between sessions (docs/gate.md,
+"What is judged, and how": up to the timing margin in thresholds.toml). Two environments timed in
 alternating processes in one session share that drift, so a smaller slowdown shows, as in
 ``asv continuous``. Each side is an interpreter plus environment variables: another venv
 (a TensorFlow upgrade) or the same one with something on PYTHONPATH.

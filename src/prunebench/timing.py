@@ -5,7 +5,7 @@ figures that gate anything are *ratios* of workloads timed in the same process, 
 interleaved blocks. Each call of a block is timed: a block gives its mean and its fastest
 call; which one the gate compares, per path, is ``TIMING_SAMPLE`` (a sub-millisecond
 Keras call swings 20-40% within a block with the work timed just before it; its fastest
-call 1-19%; README "What is judged, and how").
+call 1-19%; docs/gate.md, "What is judged, and how").
 """
 
 from __future__ import annotations
