@@ -143,3 +143,22 @@ def test_what_a_check_can_know_before_training_is_refused_before_anything_trains
     assert cli.main(["check", *args]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and fragment in err, err
+
+
+def test_a_run_plan_takes_its_defaults_and_leaves_the_command_line_as_parsed():
+    from dataclasses import FrozenInstanceError
+
+    from prunebench import cli
+    from prunebench.errors import UsageError
+    from prunebench.running import DEFAULT_CHECK_SEEDS, RunPlan
+
+    args = cli.build_parser().parse_args(["check", "--profile", "quick", "--seeds", "2", "0", "2"])
+    parsed = dict(vars(args))
+    plan = RunPlan.from_args(args, DEFAULT_CHECK_SEEDS, ("gated",))
+    assert (plan.seeds, plan.experiments, plan.profile) == ((2, 0), ("gated",), "quick")
+    assert vars(args) == parsed
+    with pytest.raises(FrozenInstanceError):
+        plan.seeds = (5,)  # type: ignore[misc]
+    both = cli.build_parser().parse_args(["run", "--jobs", "2", "--scheduler", "tcp://x:1"])
+    with pytest.raises(UsageError, match="give one"):
+        RunPlan.from_args(both)

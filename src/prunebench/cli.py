@@ -28,7 +28,7 @@ from prunebench import (
     upgradecmd,
 )
 from prunebench.errors import EXIT_INCONCLUSIVE, EXIT_REFUSED, EXIT_USAGE, UsageError
-from prunebench.running import DEFAULT_CHECK_SEEDS, check_run_options, run_record
+from prunebench.running import DEFAULT_CHECK_SEEDS, RunPlan, run_record
 
 DEFAULT_OUT = Path("prunebench-results.json")
 #: Output width when stdout is not a terminal: tables are laid out to fit it whole.
@@ -204,9 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
-    check_run_options(args)
+    plan = RunPlan.from_args(args)
     record.check_writable(args.out)
-    rec = run_record(args, err)
+    rec = run_record(plan, err)
     record.save(rec, args.out)
     out.print(report.results_table(rec))
     out.print(f"record written to {args.out}")

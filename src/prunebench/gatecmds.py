@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -28,7 +29,7 @@ from prunebench.errors import EXIT_INCONCLUSIVE, UsageError
 from prunebench.running import (
     DEFAULT_CHECK_SEEDS,
     DEFAULT_SEEDS,
-    check_run_options,
+    RunPlan,
     progress_display,
     run_record,
 )
@@ -61,14 +62,16 @@ def _describe_baseline(document: dict, path: Path, profile: str) -> str:
             f"{section.get('created', '?')})")
 
 
-def _judged_tasks(args: argparse.Namespace, rec: record.RunRecord | None) -> list[str]:
-    """Return the tasks a check judges: the record's, the named experiments', those of the
-    --baseline file's experiments, or every registered task that has a baseline (the seed's
-    always)."""
+def _judged_tasks(args: argparse.Namespace, rec: record.RunRecord | None,
+                  named: Sequence[str] = ()) -> list[str]:
+    """Return the tasks a check judges: the record's, the named experiments' (``named``,
+    else ``--experiments``), those of the --baseline file's experiments, or every
+    registered task that has a baseline (the seed's always)."""
     if rec is not None:
         return rec.tasks()
-    if args.experiments:
-        return list(dict.fromkeys(e.task for e in experiments.resolve(args.experiments)))
+    named = named or args.experiments or ()
+    if named:
+        return list(dict.fromkeys(e.task for e in experiments.resolve(named)))
     if getattr(args, "baseline", None) is not None:
         held = baseline.profile_section(baseline.load(args.baseline), args.profile,
                                         args.baseline)["experiments"]
@@ -104,12 +107,11 @@ def _baselines(args: argparse.Namespace, tf_now: str, names: list[str], required
     return found, notes
 
 
-def _refuse_before_running(args: argparse.Namespace,
-                           chosen: dict[str, tuple[Path, str, dict]]) -> None:
+def _refuse_before_running(plan: RunPlan, chosen: dict[str, tuple[Path, str, dict]]) -> None:
     """Raise UsageError for what the baselines cannot judge (profile, seeds, digests,
     experiments) before the check trains anything."""
-    planned_all = record.from_run(experiments.resolve(args.experiments, args.sparsity),
-                                  args.seeds, config.get_profile(args.profile), [])
+    planned_all = record.from_run(plan.chosen(), list(plan.seeds),
+                                  config.get_profile(plan.profile), [])
     for name, (path, why, document) in chosen.items():
         other_version = why != baseline.OWN_VERSION
         planned = planned_all if len(chosen) == 1 else planned_all.of_task(name)
@@ -139,14 +141,12 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
         held = [exp for path, _, doc in chosen.values()
                 for key in ("experiments", baseline.REFUSED_KEY)
                 for exp in baseline.profile_section(doc, args.profile, path).get(key, {})]
-        args.seeds = args.seeds or list(DEFAULT_CHECK_SEEDS)
         # By default, judge everything the baselines hold (the canonical three at least).
-        args.experiments = args.experiments or held
-        check_run_options(args)
+        plan = RunPlan.from_args(args, DEFAULT_CHECK_SEEDS, held)
         if args.out is not None:
             record.check_writable(args.out)
-        _refuse_before_running(args, chosen)
-        rec = run_record(args, err)
+        _refuse_before_running(plan, chosen)
+        rec = run_record(plan, err)
         if args.out is not None:
             record.save(rec, args.out)
     lines: list[compare.Line] = []
@@ -213,22 +213,20 @@ def cmd_baseline(args: argparse.Namespace, out: Console, err: Console) -> int:
             out.print(f"{path}: TF {document['tf_minor']}, profile {name}, seeds "
                       f"{section['seeds']}, made {section['created']}", highlight=False)
         return 0
-    args.seeds = args.seeds or list(range(baseline.MIN_SEEDS))
-    baseline.require_seeds(len(args.seeds))  # before training, not after
     rec = record.load(args.results) if args.results else None
     tf = str(rec.environment.get("tf") if rec else kerasenv.tf_version())
     if kerasenv.is_prerelease(tf):
         raise UsageError(f"TF {tf} is a pre-release: baselines are made from releases; judge it "
                          "with prunebench check (against the newest older baseline)")
-    if rec is None and args.experiments is None:
-        args.experiments = list(DEFAULT_BASELINE_EXPERIMENTS)
-        if not kerasenv.pqat_supported():
-            args.experiments = [n for group in DEFAULT_BASELINE_EXPERIMENTS
-                                for n in experiments.GROUPS[group]
-                                if experiments.REGISTRY[n].quantize == "none"]
-            err.print(f"PQAT experiments left out: tfmot's PQAT needs TF >= 2.16, not {tf}",
-                      highlight=False)
-    names = rec.tasks() if rec else _judged_tasks(args, None)
+    defaults: list[str] = list(DEFAULT_BASELINE_EXPERIMENTS)
+    if rec is None and not args.experiments and not kerasenv.pqat_supported():
+        defaults = [n for group in DEFAULT_BASELINE_EXPERIMENTS for n in experiments.GROUPS[group]
+                    if experiments.REGISTRY[n].quantize == "none"]
+        err.print(f"PQAT experiments left out: tfmot's PQAT needs TF >= 2.16, not {tf}",
+                  highlight=False)
+    plan = RunPlan.from_args(args, range(baseline.MIN_SEEDS), defaults)
+    baseline.require_seeds(len(plan.seeds))  # before training, not after
+    names = rec.tasks() if rec else _judged_tasks(args, None, plan.experiments)
     if args.baseline is not None and len(names) > 1:
         raise UsageError(f"--baseline names one file, but tasks {', '.join(names)} are run: "
                          "make their baselines one task at a time, or leave --baseline out")
@@ -244,7 +242,7 @@ def cmd_baseline(args: argparse.Namespace, out: Console, err: Console) -> int:
     if args.out is not None:
         record.check_writable(args.out)
     if rec is None:
-        rec = run_record(args, err)
+        rec = run_record(plan, err)
     if args.out is not None:
         record.save(rec, args.out)
     for name, path in paths.items():
@@ -263,17 +261,16 @@ def cmd_ab(args: argparse.Namespace, out: Console, err: Console) -> int:
     sides = (abtest.make_side("A", args.a, args.a_env), abtest.make_side("B", args.b, args.b_env))
     if args.margin < 1:
         raise UsageError(f"margin must be >= 1, got {args.margin}")
-    seeds = args.seeds or list(DEFAULT_SEEDS)
-    if len(seeds) != 1:
+    if len(args.seeds or DEFAULT_SEEDS) != 1:
         raise UsageError("ab times the models of one seed: give one --seeds value")
     if args.scheduler:
         raise UsageError("ab keeps the models it trains on this machine for both sides' timing "
                          "workers: --scheduler is not supported; train in processes with --jobs")
-    check_run_options(args)
+    plan = RunPlan.from_args(args)
     if args.out is not None:
         record.check_writable(args.out)
-    chosen = experiments.resolve(args.experiments, args.sparsity)
-    profile = config.get_profile(args.profile)
+    chosen = plan.chosen()
+    profile = config.get_profile(plan.profile)
     say = partial(out.print, highlight=False, markup=False, soft_wrap=True)
     for side in sides:
         say(side.describe())
@@ -284,9 +281,9 @@ def cmd_ab(args: argparse.Namespace, out: Console, err: Console) -> int:
     with tempfile.TemporaryDirectory(prefix="prunebench-ab-") as tmp, \
             progress_display(err) as hook:
         kept, models = Path(tmp) / "kept", Path(tmp) / "models"
-        runners.run(chosen, seeds, profile, progress=hook, keep_dir=kept, jobs=args.jobs,
-                     tensorboard=args.tensorboard)
-        abtest.save_models(kept, chosen, seeds[0], profile, models)
+        runners.run(chosen, list(plan.seeds), profile, progress=hook, keep_dir=kept,
+                    jobs=plan.jobs, tensorboard=plan.tensorboard)
+        abtest.save_models(kept, chosen, plan.seeds[0], profile, models)
         runs = abtest.interleave(sides, args.rounds, models, profile.name, progress=hook)
     lines = abtest.judge(runs, args.margin)
     env_a, env_b = runs["A"][0]["environment"], runs["B"][0]["environment"]
@@ -301,5 +298,5 @@ def cmd_ab(args: argparse.Namespace, out: Console, err: Console) -> int:
     say(f"B differs from A in: {'; '.join(differences) or 'nothing recorded (same packages)'}")
     say(f"ab: {'FAIL' if code else 'PASS'} - B against A, {len(lines)} checks, "
         f"{sum(ln.verdict is compare.Verdict.REGRESSION for ln in lines)} slower beyond x"
-        f"{args.margin:g}, {args.rounds} processes per side, seed {seeds[0]}")
+        f"{args.margin:g}, {args.rounds} processes per side, seed {plan.seeds[0]}")
     return code

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -31,28 +33,55 @@ def progress_display(console: Console) -> Iterator[Callable[[str, int, int], Non
         yield hook
 
 
-def run_record(args: argparse.Namespace, console: Console) -> record.RunRecord:
-    """Return the record of running what ``args`` asks for, with a progress display."""
+@dataclass(frozen=True)
+class RunPlan:
+    """What a command runs, fixed once from its command line and its defaults.
+
+    ``run``, ``check``, ``baseline`` and ``ab`` each build one and hand it on; nothing
+    changes the parsed arguments afterwards. ``experiments`` are names or groups as given
+    (empty: the canonical three); ``seeds`` are in order, each once.
+    """
+
+    experiments: tuple[str, ...]
+    seeds: tuple[int, ...]
+    profile: str
+    sparsity: float | None = None
+    jobs: int = 1
+    scheduler: str | None = None
+    tensorboard: Path | None = None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, default_seeds: Sequence[int] = DEFAULT_SEEDS,
+                  default_experiments: Sequence[str] = ()) -> RunPlan:
+        """Return the plan ``args`` asks for, the defaults where it gives none; raise
+        UsageError for options that would only fail after training."""
+        plan = cls(tuple(args.experiments or default_experiments),
+                   tuple(dict.fromkeys(args.seeds or default_seeds)), args.profile,
+                   args.sparsity, args.jobs, getattr(args, "scheduler", None), args.tensorboard)
+        if plan.scheduler and plan.jobs > 1:
+            raise UsageError("--jobs and --scheduler both choose where tasks run: give one")
+        if plan.tensorboard is not None and importlib.util.find_spec("tensorboard") is None:
+            raise UsageError("--tensorboard needs TensorBoard: pip install tensorboard")
+        return plan
+
+    def chosen(self) -> list[config.ExperimentConfig]:
+        """Return the experiments, resolved: by task, each task's unpruned first."""
+        return experiments.resolve(self.experiments or None, self.sparsity)
+
+
+def run_record(plan: RunPlan, console: Console) -> record.RunRecord:
+    """Return the record of running ``plan``, with a progress display."""
     from prunebench import pipeline, runners  # import TensorFlow: only when something runs
 
-    chosen = experiments.resolve(args.experiments, args.sparsity)
-    seeds = list(dict.fromkeys(args.seeds or DEFAULT_SEEDS))
-    profile = config.get_profile(args.profile)
+    chosen = plan.chosen()
+    profile = config.get_profile(plan.profile)
     kerasenv.keras()
     refused = pipeline.refusals(chosen, profile)
     for name, why in refused.items():
         console.print(f"refused: {name}: {why}", highlight=False, markup=False, soft_wrap=True)
     accepted = [e for e in chosen if e.name not in refused]
     with progress_display(console) as hook:
-        results = runners.run(accepted, seeds, profile, progress=hook,
-                               tensorboard=args.tensorboard, jobs=args.jobs,
-                               scheduler=getattr(args, "scheduler", None))
-    return record.from_run(chosen, seeds, profile, results, refused)
-
-
-def check_run_options(args: argparse.Namespace) -> None:
-    """Raise UsageError for run options that would only fail after training."""
-    if getattr(args, "scheduler", None) and args.jobs > 1:
-        raise UsageError("--jobs and --scheduler both choose where tasks run: give one")
-    if args.tensorboard is not None and importlib.util.find_spec("tensorboard") is None:
-        raise UsageError("--tensorboard needs TensorBoard: pip install tensorboard")
+        results = runners.run(accepted, list(plan.seeds), profile, progress=hook,
+                              tensorboard=plan.tensorboard, jobs=plan.jobs,
+                              scheduler=plan.scheduler)
+    return record.from_run(chosen, list(plan.seeds), profile, results, refused)
