@@ -13,7 +13,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from prunebench import compare, envbuild, upgrade
+from prunebench import compare, envbuild, gate, upgrade
 from prunebench.errors import UsageError
 from test_cli import assert_one_line_usage_error, prunebench
 
@@ -236,3 +236,10 @@ def test_from_a_shared_start_b_fine_tunes_the_model_a_trained_and_trains_its_own
     assert a[0]["experiment"] == b[0]["experiment"] == "unpruned"
     assert a[0]["metrics"]["mse"] == b[0]["metrics"]["mse"]
     assert "friedman1: seeds reproduce: unpruned identical on every seed" in done.stdout
+
+
+def test_environment_differences_name_side_a_not_a_baseline():
+    a = {"tf": "2.21.0", "packages": {"numpy": "2.4.6"}}
+    b = {"tf": "2.23.0.dev20261026", "packages": {"numpy": "2.4.6"}}
+    assert gate.environment_differences(b, a, "A") == ["tensorflow 2.23.0.dev20261026 (A 2.21.0)"]
+    assert gate.environment_differences(b, a) == ["tensorflow 2.23.0.dev20261026 (baseline 2.21.0)"]

@@ -54,9 +54,11 @@ def same_cpu(run: Mapping[str, Any], base: Mapping[str, Any]) -> bool:
     return all(run.get(key) == base.get(key) for key in CPU_KEYS)
 
 
-def environment_differences(run: Mapping[str, Any], base: Mapping[str, Any]) -> list[str]:
-    """Return 'name run-value (baseline base-value)' for every figure-deciding difference."""
-    return [f"{label} {_read(run, keys)} (baseline {_read(base, keys)})"
+def environment_differences(run: Mapping[str, Any], base: Mapping[str, Any],
+                            other: str = "baseline") -> list[str]:
+    """Return 'name run-value (baseline base-value)' for every figure-deciding difference;
+    ``other`` names the reference ('A' for an upgrade's or an A/B's side A)."""
+    return [f"{label} {_read(run, keys)} ({other} {_read(base, keys)})"
             for label, keys in ENVIRONMENT_KEYS if _read(run, keys) != _read(base, keys)]
 
 

@@ -287,7 +287,7 @@ def cmd_ab(args: argparse.Namespace, out: Console, err: Console) -> int:
         runs = abtest.interleave(sides, args.rounds, models, profile.name, progress=hook)
     lines = abtest.judge(runs, args.margin)
     env_a, env_b = runs["A"][0]["environment"], runs["B"][0]["environment"]
-    differences = gate.environment_differences(env_b, env_a)
+    differences = gate.environment_differences(env_b, env_a, "A")
     for line in lines:
         say(line.render())
     if args.out is not None:

@@ -118,7 +118,7 @@ def cmd_upgrade(args: argparse.Namespace, out: Console, err: Console) -> int:
     sides = {name: abtest.make_side(name, envbuild.build(spec, name, args.envs, note), env)
              for (name, spec), env in zip(specs.items(), (args.a_env, args.b_env), strict=True)}
     environments = {name: upgrade.side_environment(side) for name, side in sides.items()}
-    differences = gate.environment_differences(environments["B"], environments["A"])
+    differences = gate.environment_differences(environments["B"], environments["A"], "A")
     say(f"B differs from A in: {'; '.join(differences) or 'nothing recorded (same packages)'}")
     for side in sides.values():
         say(side.describe())
