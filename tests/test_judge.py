@@ -149,3 +149,17 @@ def test_the_verdicts_false_alarm_rate_at_the_minimum_effect_is_within_its_famil
 def test_the_verdict_has_power_beyond_the_minimum_effect_at_eight_seeds():
     # 8 seeds a side, 5% spread: a worsening of twice the minimum (+20%) is called.
     assert _verdicts(2.0, draws=40) / 40 >= 0.9
+
+
+def test_a_converter_moving_the_unpruned_tflite_figures_does_not_make_training_differ():
+    a = side({NAMES[0]: [0.5, 0.6, 0.7], NAMES[1]: [0.4, 0.5, 0.6]})
+    b = side({NAMES[0]: [0.5, 0.6, 0.7], NAMES[1]: [0.4, 0.5, 0.6]})
+    for result in a.results:
+        result["metrics"]["tflite_accuracy"] = 0.9
+    for result in b.results:  # B's converter: its unpruned TFLite model 2 points worse on seed 0
+        moved = result["experiment"] == NAMES[0] and result["seed"] == 0
+        result["metrics"]["tflite_accuracy"] = 0.88 if moved else 0.9
+    found = judge.judge(a, b, THRESHOLDS)
+    assert found.reproduction[TASK] == (True, f"{NAMES[0]} identical on every seed (accuracy, loss)")
+    line = lines_of(found, "tflite_accuracy")[NAMES[0]]
+    assert line.verdict is Verdict.REGRESSION and "seeds reproduce" in line.limit

@@ -80,6 +80,10 @@ def identical(check: PairedCheck, a: Mapping[int, float], b: Mapping[int, float]
         check.verdict(a[s], b[s], "same") is Verdict.OK for s in a)
 
 
+#: Figures of the converted (TFLite) models: no evidence of whether training reproduces.
+CONVERTED = "tflite_"
+
+
 def reproduction(a: RunRecord, b: RunRecord, task: str, thresholds: Thresholds
                  ) -> tuple[bool, str]:
     """Return whether ``task``'s seeds reproduce between the sides, and the evidence.
@@ -87,6 +91,9 @@ def reproduction(a: RunRecord, b: RunRecord, task: str, thresholds: Thresholds
     The evidence is the task's unpruned model, trained from scratch on each side (also
     under ``--start shared``, where B fine-tunes A's): it involves no pruning, so a
     regression in B's pruning cannot disguise itself as a stack whose training differs.
+    Only its Keras quality figures count: the TFLite ones also carry the converter's
+    doing (the nightly's converter moved friedman1's int8 MSE 0.5% on a seed whose Keras
+    model was identical), which is judged, seed by seed, not taken for training noise.
     """
     said = unpruned_of(task)
     if sorted(a.seeds) != sorted(b.seeds):
@@ -94,7 +101,7 @@ def reproduction(a: RunRecord, b: RunRecord, task: str, thresholds: Thresholds
     moved: list[str] = []
     judged: list[str] = []
     for check in thresholds.paired:
-        if check.metric not in thresholds.minimum:
+        if check.metric not in thresholds.minimum or check.metric.startswith(CONVERTED):
             continue
         va, vb = a.seed_values(said, check.metric), b.seed_values(said, check.metric)
         if not va or not vb:
