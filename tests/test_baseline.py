@@ -12,6 +12,8 @@ from prunebench import baseline, compare, gate, record
 from prunebench.errors import UsageError
 from test_cli import assert_one_line_usage_error, prunebench
 
+ROOT = Path(__file__).resolve().parents[1]
+
 FIGURES = {"mse": 0.5, "mse_vs_unpruned": 1.0, "target_sparsity": 0.0, "sparsity_pruned": 0.0,
            "keras_zip_bytes": 7000.0}
 
@@ -345,3 +347,14 @@ def test_an_experiment_refused_now_that_the_baseline_ran_regresses_and_one_it_re
     assert "the baseline ran it" in refused["whole_model"].limit
     assert refused["other"].verdict is compare.Verdict.OK
     assert "refused in the baseline too" in refused["other"].limit
+
+
+def test_no_timing_judges_every_figure_but_the_time_ratios_and_says_so():
+    record_file = str(ROOT / "results" / "versions" / "tf2.21.json")
+    timed = prunebench("check", "--results", record_file)
+    untimed = prunebench("check", "--results", record_file, "--no-timing")
+    assert timed.returncode == untimed.returncode == 0, untimed.stderr
+    assert "_time_ratio" in timed.stdout and "_time_ratio" not in untimed.stdout
+    assert "note: timing not judged: --no-timing" in untimed.stdout
+    other = [ln for ln in timed.stdout.splitlines() if ln.startswith("ok ") and "time" not in ln]
+    assert other and all(ln in untimed.stdout for ln in other)

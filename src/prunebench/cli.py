@@ -154,6 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--tolerance", choices=compare.REGIMES,
                        help="band of the deterministic figures: same (this TF, packages and CPU "
                             "as the baseline's) or cross; default: chosen from the environments")
+    check.add_argument("--no-timing", action="store_true",
+                       help="judge every figure but the inference-time ratios (a note says so): "
+                            "on a host whose speed drifts from the baseline's; `upgrade` and "
+                            "`ab` time both sides in one session instead")
     check.add_argument("--out", type=Path, metavar="FILE", help="also write the run's record")
     check.add_argument("--junit", type=Path, metavar="FILE",
                        help="the verdict as JUnit XML: a test case per experiment and figure")

@@ -95,7 +95,8 @@ def _matched_section(record: RunRecord, document: Mapping[str, Any], path: Path,
 
 def gate(record: RunRecord, document: Mapping[str, Any], path: Path, thresholds: Thresholds,
          *, regime: str | None = None, other_tf: bool = False,
-         known_only: bool = False, same_session: bool = False) -> Judgement:
+         known_only: bool = False, same_session: bool = False, timing: bool = True
+         ) -> Judgement:
     """Return the judgement of ``record`` against the baseline ``document`` read from ``path``.
 
     ``regime`` forces a band ('same' or 'cross'); None picks it from the environments.
@@ -103,7 +104,8 @@ def gate(record: RunRecord, document: Mapping[str, Any], path: Path, thresholds:
     lacks raise UsageError, unless ``known_only`` (then they are left out, and said so).
     ``same_session``: the document was made in this session beside the run
     (``baseline.session_reference``), so both shared the machine's load: a reference timed
-    busy is judged too, every experiment at the busy margins.
+    busy is judged too, every experiment at the busy margins. ``timing`` False: the time
+    ratios are not judged (``check --no-timing``), with a note.
     """
     section = _matched_section(record, document, path, other_tf)
     base_env = section.get("environment", {})
@@ -139,7 +141,10 @@ def gate(record: RunRecord, document: Mapping[str, Any], path: Path, thresholds:
         TIMING_SAMPLE.get(path) == kind for path, kind in stored_kinds.items())
     base_load = section.get(baselines.LOAD_KEY)
     base_busy = is_busy(base_load, base_env.get("cores"))
-    timing_judged = cpu_matches and not old_format and same_kind and (same_session or not base_busy)
+    timing_judged = (timing and cpu_matches and not old_format and same_kind
+                     and (same_session or not base_busy))
+    if not timing:
+        notes.append("timing not judged: --no-timing")
     if base_busy and cpu_matches and same_kind and not same_session:
         notes.append(f"timing not judged: the baseline was timed on a busy machine (1-minute load "
                      f"{base_load:.2f} on {base_env.get('cores')} cores), where the Keras ratio "
@@ -192,15 +197,15 @@ def gate(record: RunRecord, document: Mapping[str, Any], path: Path, thresholds:
                         alpha_share=0.5 if timed else 1.0, labels=("the baseline", "the run"))
     over_seeds = any(line.limit.startswith("over seeds") for line in found.lines)
     alpha = thresholds.family_alpha * (0.5 if over_seeds else 1.0) / max(1, len(timed))
-    timing = [judge_timing(timer, exp, stored, current, alpha)
-              for exp, timer, current, stored in timed]
+    timing_lines = [judge_timing(timer, exp, stored, current, alpha)
+                    for exp, timer, current, stored in timed]
     if mode == "auto":
         reproduced = [t for t, (same, _) in found.reproduction.items() if same]
         chosen = ("same" if len(reproduced) == len(found.reproduction) else
                   "over seeds" if not reproduced else "same/over seeds")
         notes.extend(f"{task}: {'seeds reproduce' if same else 'seeds do not reproduce'}: {why}"
                      for task, (same, why) in found.reproduction.items())
-    return Judgement(found.lines + timing, chosen, differences, notes + found.notes)
+    return Judgement(found.lines + timing_lines, chosen, differences, notes + found.notes)
 
 
 def raise_unknown(unknown: list[str], section: Mapping[str, Any], path: Path, profile: str) -> None:

@@ -160,7 +160,8 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
         part = rec if len(chosen) == 1 else rec.of_task(name)
         # Another version's baseline may hold fewer experiments: judge those it holds, say so.
         judged = gate.gate(part, document, path, shared, regime=args.tolerance,
-                           other_tf=other_version, known_only=other_version)
+                           other_tf=other_version, known_only=other_version,
+                           timing=not args.no_timing)
         for line in judged.lines:
             say(line.render())
         for note in judged.notes:
