@@ -143,32 +143,33 @@ def gate(record: RunRecord, document: Mapping[str, Any], path: Path, thresholds:
     base_busy = is_busy(base_load, base_env.get("cores"))
     timing_judged = (timing and cpu_matches and not old_format and same_kind
                      and (same_session or not base_busy))
+    busy = set(names) if same_session and base_busy else record.busy_experiments() & set(names)
     if not timing:
         notes.append("timing not judged: --no-timing")
-    if base_busy and cpu_matches and same_kind and not same_session:
-        notes.append(f"timing not judged: the baseline was timed on a busy machine (1-minute load "
-                     f"{base_load:.2f} on {base_env.get('cores')} cores), where the Keras ratio "
-                     "reads low; remake it on a quiet machine")
-    busy = set(names) if same_session and base_busy else record.busy_experiments() & set(names)
-    if same_session and base_busy:
-        notes.append(f"the session's reference was timed on a busy machine (1-minute load "
-                     f"{base_load:.2f}): every experiment judged at the busy margins")
-    elif busy:
-        widened = ", ".join(f"{t.metric} x{t.busy_margin:g}" for t in thresholds.timing
-                            if t.busy_margin and t.busy_margin != t.margin)
-        notes.append(f"this run was timed on a busy machine (1-minute load up to "
-                     f"{record.max_load():.2f}; {len(busy)} of {len(names)} experiments): a "
-                     "neighbour moves the Keras ratio both ways, so it can hide a slowdown"
-                     + (f"; slower margins there: {widened}" if widened else "")
-                     + "; time alone, or both sides at once with prunebench ab")
-    if not old_format and not same_kind:
-        notes.append(f"timing not judged: {path} holds timing samples of another kind "
-                     f"({section.get(baselines.TIMING_SAMPLE_KEY)}, not {TIMING_SAMPLE}); remake "
-                     f"it: {baselines.UPDATE_COMMAND.format(profile=record.profile)}")
-    elif not cpu_matches and not old_format:
-        notes.append("timing not judged: the baseline was made on another CPU type (model, "
-                     "family or SIMD features; see cpu_id): time both environments "
-                     "interleaved with prunebench ab")
+    else:  # what makes the time ratios judged or not, and at which margins
+        if base_busy and cpu_matches and same_kind and not same_session:
+            notes.append(f"timing not judged: the baseline was timed on a busy machine (1-minute load "
+                         f"{base_load:.2f} on {base_env.get('cores')} cores), where the Keras ratio "
+                         "reads low; remake it on a quiet machine")
+        if same_session and base_busy:
+            notes.append(f"the session's reference was timed on a busy machine (1-minute load "
+                         f"{base_load:.2f}): every experiment judged at the busy margins")
+        elif busy:
+            widened = ", ".join(f"{t.metric} x{t.busy_margin:g}" for t in thresholds.timing
+                                if t.busy_margin and t.busy_margin != t.margin)
+            notes.append(f"this run was timed on a busy machine (1-minute load up to "
+                         f"{record.max_load():.2f}; {len(busy)} of {len(names)} experiments): a "
+                         "neighbour moves the Keras ratio both ways, so it can hide a slowdown"
+                         + (f"; slower margins there: {widened}" if widened else "")
+                         + "; time alone, or both sides at once with prunebench ab")
+        if not old_format and not same_kind:
+            notes.append(f"timing not judged: {path} holds timing samples of another kind "
+                         f"({section.get(baselines.TIMING_SAMPLE_KEY)}, not {TIMING_SAMPLE}); remake "
+                         f"it: {baselines.UPDATE_COMMAND.format(profile=record.profile)}")
+        elif not cpu_matches and not old_format:
+            notes.append("timing not judged: the baseline was made on another CPU type (model, "
+                         "family or SIMD features; see cpu_id): time both environments "
+                         "interleaved with prunebench ab")
 
     timed = []
     for name in names if timing_judged else []:
