@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from prunebench import (
     data,
     experiments,
     html_report,
+    kerasenv,
     pipeline,
     pruning,
     record,
@@ -218,3 +220,134 @@ def test_a_keras3_model_is_refused_in_one_line_naming_the_fix_before_training(tm
     assert message.count("\n") == 0 and "of keras 3." in message, message
     assert "build it with prunebench.kerasenv.keras() (tf_keras)" in message
     assert not (tmp_path / "r.json").exists()
+
+
+def _two_kernel_task() -> tasks.Task:
+    """A task whose custom layer holds two kernels and tells tfmot (``PrunableLayer``) to
+    prune only the first: a user's layer tfmot's registry does not know."""
+    keras, tfmot = kerasenv.keras(), kerasenv.tfmot()
+
+    @keras.utils.register_keras_serializable(package="prunebench_tests")
+    class TwoKernels(keras.layers.Layer, tfmot.sparsity.keras.PrunableLayer):
+        def build(self, input_shape):
+            width = int(input_shape[-1])
+            self.kernel_a = self.add_weight(name="kernel_a", shape=(width, 32))
+            self.kernel_b = self.add_weight(name="kernel_b", shape=(width, 32))
+
+        def call(self, x):
+            return keras.activations.relu(x @ self.kernel_a) + x @ self.kernel_b
+
+        def get_prunable_weights(self):
+            return [self.kernel_a]
+
+    def build(data):
+        return keras.Sequential([keras.layers.Input(shape=data.x_train.shape[1:], name="input"),
+                                 TwoKernels(name="two"),
+                                 keras.layers.Dense(1, name="output")], name="two_kernels")
+
+    return tasks.Task(name="two_kernels", description="a custom PrunableLayer",
+                      load_data=data.load_data, build_model=build, kind="regression",
+                      partial_layers=("two",))
+
+
+def test_a_custom_prunable_layer_counts_only_the_weights_it_declares(smoke_profile, tiny_data):
+    task = _two_kernel_task()
+    model = task.build(tiny_data)
+    assert set(tasks.declared_weights(model)) == {"two/kernel_a", "output/kernel"}
+    assert task.scoped_layers(model, "whole_model") == ["two", "output"]
+    chosen = [e for e in experiments.task_experiments(task)
+              if e.name.endswith(("/unpruned", "/partial"))]
+    tasks.register(task)
+    try:
+        unpruned, partial = pipeline.run_seed(task, chosen, 0, smoke_profile, tiny_data)
+    finally:
+        tasks._REGISTERED.pop(task.name)
+    # tfmot pruned kernel_a to the target and left kernel_b dense: counted over kernel_a
+    # alone, the sparsity is the target; counting kernel_b too would halve it.
+    m = partial.metrics
+    assert abs(m["sparsity_pruned"] - m["target_sparsity"]) <= 0.01, m
+    assert unpruned.metrics["sparsity_pruned"] == 0.0
+
+
+def _trained_friedman1(tiny_data):
+    """A friedman1 MLP trained here, as a user's own training would leave it."""
+    model = tasks.get("friedman1").build(tiny_data)
+    tasks.get("friedman1").compile(model)
+    kerasenv.seed_everything(7)
+    model.fit(tiny_data.x_train, tiny_data.y_train, epochs=2, batch_size=32, verbose=0)
+    return model
+
+
+@pytest.mark.parametrize("form", ["h5", "keras", "savedmodel", "callable"])
+def test_a_task_starts_from_the_trained_model_it_is_given(form, tiny_data, tmp_path):
+    trained = _trained_friedman1(tiny_data)
+    where = {"h5": tmp_path / "m.h5", "keras": tmp_path / "m.keras",
+             "savedmodel": tmp_path / "saved"}.get(form)
+    if where is not None:
+        trained.save(where)
+    start = (lambda data: trained) if form == "callable" else where
+    task = dataclasses.replace(tasks.get("friedman1"), start=start)
+    model = task.started(tiny_data)
+    np.testing.assert_allclose(model.predict(tiny_data.x_test, verbose=0),
+                               trained.predict(tiny_data.x_test, verbose=0), atol=1e-6)
+    assert model.optimizer is not None  # compiled, ready to fine-tune
+    label = task.start_label()
+    assert ("<lambda>" in label) if form == "callable" else (str(where) in label and "sha256:" in label)
+
+
+def test_seeds_of_a_started_task_vary_the_pruning_only_and_say_where_they_started(
+        smoke_profile, tiny_data, tmp_path):
+    _trained_friedman1(tiny_data).save(tmp_path / "mine.h5")
+    task = dataclasses.replace(tasks.get("friedman1"), start=tmp_path / "mine.h5")
+    chosen = experiments.resolve(["unpruned", "whole_model"])
+    runs = [pipeline.run_seed(task, chosen, seed, smoke_profile, tiny_data) for seed in (0, 1)]
+    unpruned = [run[0].metrics for run in runs]
+    assert unpruned[0]["epochs_run"] == 0 and unpruned[0]["mse"] == unpruned[1]["mse"]
+    assert all(r.start.startswith(f"{tmp_path / 'mine.h5'} sha256:") for run in runs for r in run)
+    pruned = runs[0][1].metrics
+    assert pruned["epochs_run"] > 0
+    assert abs(pruned["sparsity_pruned"] - pruned["target_sparsity"]) <= 0.01
+
+
+def test_a_missing_start_is_one_line(tiny_data, tmp_path):
+    task = dataclasses.replace(tasks.get("friedman1"), start=tmp_path / "gone.h5")
+    with pytest.raises(UsageError, match=r"no trained model at .*gone\.h5"):
+        task.started(tiny_data)
+
+
+def test_a_task_that_owns_its_training_fits_with_it_and_the_record_says_so(smoke_profile,
+                                                                              tiny_data):
+    """SGD with momentum, batch 16, 3 epochs unpruned and 2 fine-tuning, a callback of its
+    own: what every model.fit got, and what the results and digests say."""
+    keras = kerasenv.keras()
+    seen: list[dict] = []
+
+    class Spy(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            seen.append({"epochs": self.params["epochs"], "steps": self.params["steps"],
+                         "optimizer": self.model.optimizer.get_config()})
+
+    training = tasks.Training(optimizer=lambda: keras.optimizers.SGD(momentum=0.9),
+                              batch_size=16, epochs={"smoke": (3, 2)}, callbacks=lambda: [Spy()])
+    task = tasks.register(dataclasses.replace(
+        tasks.get("friedman1"), name="sgd_mlp", training=training,
+        experiments=tasks.base.standard_experiments()))
+    try:
+        chosen = experiments.resolve(["sgd_mlp/unpruned", "sgd_mlp/whole_model"])
+        unpruned, pruned = pipeline.run_seed(task, chosen, 0, smoke_profile, tiny_data)
+        rec = record.from_run(chosen, [0], smoke_profile, [unpruned, pruned])
+    finally:
+        tasks._REGISTERED.pop("sgd_mlp")
+    steps = pruning.steps_per_epoch(len(tiny_data.x_train), 16,
+                                    smoke_profile.base_train.validation_split)
+    assert [(s["epochs"], s["steps"]) for s in seen] == [(3, steps), (2, steps)]
+    assert all(s["optimizer"]["name"] == "SGD" and s["optimizer"]["momentum"] == 0.9 for s in seen)
+    said = rec.results[0]["training"]
+    assert (said["epochs"], said["batch_size"]) == (3, 16)
+    assert said["compiled_with"] == "optimizer SGD(momentum=0.9)"
+    assert list(said["callbacks"]) == ["Spy"] and rec.results[1]["training"]["epochs"] == 2
+    assert unpruned.metrics["epochs_run"] <= 3 and pruned.metrics["epochs_run"] <= 2
+    # Its digests are its own: a baseline of prunebench's training is not taken for it.
+    default = record.from_run(experiments.resolve(["unpruned"]), [0], smoke_profile, [])
+    assert rec.experiments["sgd_mlp/unpruned"]["digest"] == unpruned.digest
+    assert unpruned.digest != default.experiments["unpruned"]["digest"]

@@ -76,6 +76,11 @@ class TrainConfig:
     batch_size: int = DEFAULT_BATCH_SIZE
     validation_split: float = DEFAULT_VALIDATION_SPLIT
     restore_best_weights: bool = True
+    #: What the model is compiled with when its task owns that (tasks.Training): its
+    #: optimizer and loss, described; '' for prunebench's own (adam, the kind's loss).
+    compiled_with: str = ""
+    #: The task's own callbacks, by class name.
+    callbacks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _require(self.epochs >= 1, f"epochs must be at least 1, got {self.epochs}")
@@ -253,6 +258,7 @@ def run_digest(experiment: ExperimentConfig, profile: Profile) -> str:
 LATER_OPTIONS: dict[str, object] = {
     "method": "magnitude", "m_by_n": None, "ramp_fraction": 0.5, "quantize": "none",
     "block_size": None, "sparse_tflite": False, "task": "friedman1",
+    "compiled_with": "", "callbacks": (),
 }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,11 @@ class ExperimentResult:
     #: The environment of the worker process that made it (parallel and Dask runs; a
     #: serial run's is the record's own).
     environment: dict[str, Any] = field(default_factory=dict)
+    #: The trained model it started from ('' when trained from scratch): Task.start_label.
+    start: str = ""
+    #: The budget and compile of the fit that made it (the unpruned model's, or the
+    #: fine-tune's): config.TrainConfig, with the task's own choices.
+    training: dict[str, Any] = field(default_factory=dict)
 
 
 def _predict(model: Any, x: np.ndarray) -> np.ndarray:
@@ -128,6 +133,7 @@ def measure(
     model stays there as ``{experiment}-seed{seed}.h5``, ``.tflite`` and ``.int8.tflite``.
     """
     trained, stripped = models_.trained, models_.stripped
+    budgets = task.budgets(profile)
     pred = _predict(stripped, data.x_test)
     quality = task.evaluate(data.y_test, pred)
     primary = task.primary.name
@@ -223,7 +229,7 @@ def measure(
     return ExperimentResult(
         experiment=experiment.name,
         seed=seed,
-        digest=run_digest(experiment, profile),
+        digest=run_digest(experiment, budgets),
         metrics=figures,
         layers=layers,
         invariants={
@@ -237,4 +243,6 @@ def measure(
         summary=models.summary(trained),
         timings=timings,
         task=task.name,
+        start=task.start_label(),
+        training=asdict(budgets.prune_train if prune else budgets.base_train),
     )

@@ -61,7 +61,7 @@ def _pruned_task(experiment: ExperimentConfig, seed: int, weights: list[np.ndarr
                  keep_dir: Path | None, specs: Sequence[str]) -> Any:
     task = _task(experiment, specs)
     data = task.load_data(profile.data)
-    base = task.build(data)
+    base = task.fresh(data)
     base.set_weights(weights)
     return _with_worker(pipeline.run_experiment(task, experiment, seed, base, fit, data, profile,
                                                 tensorboard=tensorboard, keep_dir=keep_dir))

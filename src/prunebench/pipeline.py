@@ -33,11 +33,18 @@ def _hook(progress: ProgressHook | None, label: str) -> train.EpochHook | None:
 
 def train_base(task: Task, seed: int, data: Dataset, profile: Profile,
                progress: ProgressHook | None = None) -> tuple[Any, train.TrainResult]:
-    """Return the seed's unpruned model of ``task``, trained, and what the fit cost."""
+    """Return the seed's unpruned model of ``task``, trained, and what the fit cost.
+
+    A task with a ``start`` gives its trained model instead: no epochs, nothing trained.
+    """
     kerasenv.seed_everything(seed)
+    if task.start is not None:
+        return task.started(data), train.TrainResult(epochs_run=0, wall_s=0.0,
+                                                      best_val_loss=float("nan"))
     base = task.build(data)
     task.compile(base)
-    fit = train.train(base, data, profile.base_train,
+    fit = train.train(base, data, task.budgets(profile).base_train,
+                      callbacks=task.new_callbacks(),
                       on_epoch=_hook(progress, f"seed {seed} {unpruned_of(task.name)}"))
     return base, fit
 
@@ -54,7 +61,7 @@ def fine_tune(
 ) -> Trained:
     """Return a pruned (and, for PQAT, quantization-aware trained) copy of ``base``."""
     assert experiment.prune is not None
-    budget = profile.prune_train
+    budget = task.budgets(profile).prune_train
     steps = pruning.steps_per_epoch(len(data.x_train), budget.batch_size, budget.validation_split)
     prune = pruning.resolve_end_step(experiment.prune, steps, budget.epochs)
     hook = _hook(progress, f"seed {seed} {experiment.name}")
@@ -70,7 +77,7 @@ def fine_tune(
                 if tensorboard else None)
         cbs = pruning.callbacks(logs)
     task.compile(model)
-    fit = train.train(model, data, budget, callbacks=cbs, on_epoch=hook,
+    fit = train.train(model, data, budget, callbacks=[*cbs, *task.new_callbacks()], on_epoch=hook,
                       start_from_epoch=pruning.settle_epochs(prune, steps, budget.epochs))
     if prune.method == "random":
         pruning.apply_masks(model, masks)  # restored best weights were masked; stay exact
@@ -80,7 +87,8 @@ def fine_tune(
     if experiment.quantize == "pqat":
         quantized = pruning.pqat(done.stripped)
         task.compile(quantized)
-        qat_fit = train.train(quantized, data, budget, on_epoch=hook)
+        qat_fit = train.train(quantized, data, budget, callbacks=task.new_callbacks(),
+                              on_epoch=hook)
         done.stripped = pruning.float_weights_of(quantized, done.stripped)
         done.quantized = quantized
         done.fit = train.TrainResult(fit.epochs_run + qat_fit.epochs_run,
@@ -157,14 +165,14 @@ def refusals(experiments: Sequence[ExperimentConfig], profile: Profile) -> dict[
         if not wrapped:
             continue
         data = task.load_data(profile.data)
-        budget = profile.prune_train
+        budget = task.budgets(profile).prune_train
         steps = pruning.steps_per_epoch(len(data.x_train), budget.batch_size,
                                         budget.validation_split)
         for experiment in wrapped:
             assert experiment.prune is not None
             prune = pruning.resolve_end_step(experiment.prune, steps, budget.epochs)
             try:
-                pruning.apply_pruning(task.build(data), prune, task.partial_layers,
+                pruning.apply_pruning(task.fresh(data), prune, task.partial_layers,
                                       task.pruning_policy)
             except pruning.Refused as exc:
                 found[experiment.name] = str(exc)

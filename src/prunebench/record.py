@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from prunebench import kerasenv
+from prunebench import kerasenv, tasks
 from prunebench.config import ExperimentConfig, run_digest
 from prunebench.errors import UsageError
 from prunebench.experiments import task_named
@@ -246,7 +246,8 @@ def from_run(experiments: Sequence[Any], seeds: Sequence[int], profile: Any,
     return RunRecord(
         profile=profile.name,
         seeds=list(seeds),
-        experiments={e.name: {"config": asdict(e), "digest": run_digest(e, profile)}
+        experiments={e.name: {"config": asdict(e),
+                              "digest": run_digest(e, tasks.get(e.task).budgets(profile))}
                      for e in experiments if e.name not in refused},
         results=[asdict(r) for r in results],
         refused=dict(refused),

@@ -23,10 +23,21 @@ from typing import Any
 
 def main(argv: list[str]) -> int:
     unit, out = json.loads(Path(argv[0]).read_text()), Path(argv[1])
-    from prunebench import abtest, config, experiments, kerasenv, pipeline, record, runners, tasks
+    from prunebench import (
+        abtest,
+        config,
+        experiments,
+        kerasenv,
+        pipeline,
+        project,
+        record,
+        runners,
+        tasks,
+    )
     from prunebench.upgrade import MODELS, RECORD
 
     kerasenv.prepare_environment()
+    project.current()  # the user's project folder importable, as in the command's process
     for spec in unit.get("task_specs", []):
         tasks.load_spec(spec)
     chosen = experiments.resolve(unit["experiments"], unit.get("sparsity"))
@@ -65,9 +76,8 @@ def from_start(chosen: list[Any], seed: int, profile: Any, kept: Path, folder: P
         data = task.load_data(profile.data)
         where = folder / task.name
         own, own_fit = pipeline.train_base(task, seed, data, profile)
-        if mode == "load":
-            base = export.load(where / "base.h5")
-            task.compile(base)
+        if mode == "load":  # as a task's own trained start is loaded: one implementation
+            base = task.started(data, where / "base.h5")
             fit = train.TrainResult(**json.loads((where / "fit.json").read_text()))
         else:
             base, fit = own, own_fit

@@ -15,7 +15,14 @@ import importlib
 from importlib.metadata import entry_points
 
 from prunebench.errors import UsageError
-from prunebench.tasks.base import CLASSIFICATION, REGRESSION, Quality, Task, declared_weights
+from prunebench.tasks.base import (
+    CLASSIFICATION,
+    REGRESSION,
+    Quality,
+    Task,
+    Training,
+    declared_weights,
+)
 
 __all__ = [
     "CLASSIFICATION",
@@ -24,6 +31,7 @@ __all__ = [
     "REGRESSION",
     "Quality",
     "Task",
+    "Training",
     "all_tasks",
     "builtin",
     "declared_weights",

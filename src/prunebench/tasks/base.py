@@ -6,16 +6,17 @@ inference and the gate read a task only through this interface; they never name 
 
 from __future__ import annotations
 
+import hashlib
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from prunebench import kerasenv, metrics
-from prunebench.config import DataConfig, ExperimentConfig
+from prunebench.config import DataConfig, ExperimentConfig, Profile, TrainConfig
 from prunebench.data import Dataset
 from prunebench.errors import UsageError
 
@@ -58,14 +59,12 @@ def classification_figures(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, 
     return {"accuracy": metrics.accuracy(y_true, y_pred), "loss": metrics.crossentropy(y_true, y_pred)}
 
 
-def compile_regression(model: Any) -> None:
-    """Compile as the seed does: adam, MSE loss, mae and mse metrics."""
-    model.compile(optimizer="adam", loss="mean_squared_error", metrics=["mae", "mse"])
-
-
-def compile_classification(model: Any) -> None:
-    """Compile for integer labels and softmax outputs: adam, sparse cross-entropy."""
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+#: What a model of each kind is compiled with by default: adam (the seed's), and the
+#: loss its quality figures call for (MSE; sparse cross-entropy over softmax outputs).
+COMPILE = {
+    "regression": {"loss": "mean_squared_error", "metrics": ["mae", "mse"]},
+    "classification": {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]},
+}
 
 
 #: Weights tfmot's prune_registry prunes, by layer class name: the figures' denominator.
@@ -93,21 +92,138 @@ def _resolve(layer: Any, path: str) -> Any:
     return layer
 
 
-def declared_weights(model: Any, layers: Any = None) -> dict[str, np.ndarray]:
-    """Return {'layer/weight': array} of the prunable weights of ``layers`` (default: all).
+def _own_prunable(layer: Any) -> list[Any]:
+    """Return the weights a custom layer declares through tfmot's ``PrunableLayer``
+    interface (``get_prunable_weights``); [] for any other layer."""
+    if not isinstance(layer, kerasenv.tfmot().sparsity.keras.PrunableLayer):
+        return []
+    return list(layer.get_prunable_weights())
 
-    The weight name is the attribute path's last part ('recurrent_kernel'), prefixed by the
-    sub-layer for attention ('query_dense/kernel').
+
+def prunable(layer: Any) -> dict[str, Any]:
+    """Return ``{'weight': variable}`` of the weights tfmot prunes in ``layer``.
+
+    Built-in layers: those tfmot's prune registry prunes ('recurrent_kernel'; attention's
+    by sub-layer, 'query_dense/kernel'). A custom layer: what its ``get_prunable_weights``
+    returns (tfmot's ``PrunableLayer``), named by the variable ('kernel_a').
     """
-    found = {}
-    wanted = None if layers is None else set(layers)
-    for layer in model.layers:
-        if wanted is not None and layer.name not in wanted:
-            continue
-        for path in declared_names(layer):
-            short = path.removeprefix("cell.").lstrip("_").replace(".", "/")
-            found[f"{layer.name}/{short}"] = np.asarray(_resolve(layer, path).numpy())
+    found = {path.removeprefix("cell.").lstrip("_").replace(".", "/"): _resolve(layer, path)
+             for path in declared_names(layer)}
+    for variable in _own_prunable(layer):
+        found[variable.name.split("/")[-1].split(":")[0]] = variable
     return found
+
+
+def declared_weights(model: Any, layers: Any = None) -> dict[str, np.ndarray]:
+    """Return {'layer/weight': array} of the prunable weights of ``layers`` (default: all)."""
+    wanted = None if layers is None else set(layers)
+    return {f"{layer.name}/{short}": np.asarray(variable.numpy())
+            for layer in model.layers if wanted is None or layer.name in wanted
+            for short, variable in prunable(layer).items()}
+
+
+@dataclass(frozen=True)
+class Training:
+    """How a task compiles and fits its models, where it owns that; None keeps prunebench's.
+
+    Attributes:
+        optimizer: A callable returning a new optimizer of ``kerasenv.keras()`` for each
+            fit (an optimizer keeps state), e.g. ``lambda: keras.optimizers.SGD(momentum=0.9)``.
+            None: adam.
+        loss: The loss as ``Model.compile`` takes it. None: the kind's (MSE, sparse
+            cross-entropy).
+        metrics: Metrics compiled in (``fit`` reports them; the gate judges the task's
+            quality figures). None: the kind's.
+        batch_size: Rows per step of every fit. None: the profile's.
+        epochs: ``{profile: (unpruned epochs, fine-tune epochs)}``; a profile not named
+            keeps its budget.
+        patience: Early stopping's patience of every fit. None: the profile's.
+        validation_split: The share of the training rows early stopping watches. None:
+            the profile's.
+        callbacks: A callable returning new callbacks for each fit; they run after
+            tfmot's (the masks are updated first) and before early stopping.
+    """
+
+    optimizer: Callable[[], Any] | None = None
+    loss: Any = None
+    metrics: Sequence[Any] | None = None
+    batch_size: int | None = None
+    epochs: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    patience: int | None = None
+    validation_split: float | None = None
+    callbacks: Callable[[], Sequence[Any]] | None = None
+
+    def budget(self, config: TrainConfig, epochs: int | None) -> TrainConfig:
+        """Return ``config`` with this training's choices, described for the record."""
+        chosen: dict[str, Any] = {"batch_size": self.batch_size, "patience": self.patience,
+                  "validation_split": self.validation_split, "epochs": epochs}
+        return replace(config, **{k: v for k, v in chosen.items() if v is not None},
+                       compiled_with=self.describe(),
+                       callbacks=tuple(type(c).__name__ for c in self.new_callbacks()))
+
+    def describe(self) -> str:
+        """Return what the model is compiled with: 'optimizer SGD(momentum=0.9), loss ...'."""
+        said = []
+        if self.optimizer is not None:
+            said.append(f"optimizer {describe_optimizer(self.optimizer())}")
+        if self.loss is not None:
+            said.append(f"loss {getattr(self.loss, '__name__', None) or self.loss!r}")
+        if self.metrics is not None:
+            names = [getattr(m, "__name__", None) or getattr(m, "name", None) or str(m)
+                     for m in self.metrics]
+            said.append(f"metrics {', '.join(names) or 'none'}")
+        return "; ".join(said)
+
+    def new_callbacks(self) -> list[Any]:
+        return list(self.callbacks()) if self.callbacks is not None else []
+
+
+#: Optimizer settings that are bookkeeping, not the optimisation.
+_OPTIMIZER_BOOKKEEPING = {"name", "is_legacy_optimizer", "jit_compile"}
+
+
+def describe_optimizer(optimizer: Any) -> str:
+    """Return 'SGD(momentum=0.9)': the class and the settings that differ from its defaults."""
+    config = optimizer.get_config()
+    try:
+        defaults = type(optimizer)().get_config()
+    except TypeError:  # an optimizer that needs arguments: every setting is said
+        defaults = {}
+    changed = [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v!r}"
+               for k, v in sorted(config.items())
+               if k not in _OPTIMIZER_BOOKKEEPING and (k not in defaults or defaults[k] != v)]
+    return f"{type(optimizer).__name__}({', '.join(changed)})"
+
+
+def load_trained(path: Path, said: str) -> Any:
+    """Return the model saved at ``path`` (``.h5``, ``.keras``, a SavedModel folder), loaded
+    with ``kerasenv.keras()``, uncompiled; a UsageError starting with ``said`` when there is
+    none, it does not load, or Keras 3 saved it (tfmot prunes tf-keras models)."""
+    if not path.exists():
+        raise UsageError(f"{said}: no trained model at {path}")
+    saved_by = _keras_version_of(path)
+    if saved_by is not None and int(saved_by.split(".")[0]) >= 3:
+        raise UsageError(f"{said}: {path} was saved by Keras {saved_by} (`import keras`), "
+                         "whose models tfmot cannot prune: build and save it with "
+                         "prunebench.kerasenv.keras() (tf_keras)")
+    try:
+        return kerasenv.keras().models.load_model(path, compile=False)
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UsageError(f"{said}: cannot load the trained model {path}: {first}") from None
+
+
+def _keras_version_of(path: Path) -> str | None:
+    """Return the Keras version a ``.keras`` file records (its metadata.json), else None."""
+    import json
+    import zipfile
+
+    if path.suffix != ".keras" or not zipfile.is_zipfile(path):
+        return None
+    with zipfile.ZipFile(path) as archive:
+        if "metadata.json" not in archive.namelist():
+            return None
+        return str(json.loads(archive.read("metadata.json")).get("keras_version", "")) or None
 
 
 def standard_experiments() -> tuple[ExperimentConfig, ...]:
@@ -137,7 +253,8 @@ class Task:
             regression, int labels for a classification.
         build_model: ``Dataset -> model``: a new, uncompiled model of
             ``prunebench.kerasenv.keras()`` (tf-keras, the Keras 2 that tfmot prunes); a
-            Keras 3 model (``import keras`` on TF >= 2.16) is refused in one line.
+            Keras 3 model (``import keras`` on TF >= 2.16) is refused in one line. Not
+            needed by a task with a ``start``.
         kind: ``"regression"`` (MSE, MAE) or ``"classification"`` (accuracy,
             cross-entropy): decides the loss it is compiled with and its quality figures.
         partial_layers: The layer names the ``partial`` experiment wraps.
@@ -149,14 +266,24 @@ class Task:
         gated: The experiments its baseline holds and the gate judges.
         baseline_dir: Where its baselines live; None: ``baselines/<name>/`` under the
             working directory.
+        training: How it compiles and fits (optimizer, loss, batch size, epochs per
+            profile, callbacks; ``Training``); None: prunebench's (adam, the kind's loss,
+            the profile's budget).
+        start: A trained model every seed starts from instead of training its own: a
+            ``.h5`` or ``.keras`` file, a SavedModel directory, or a callable
+            ``Dataset -> model`` returning a trained model of ``kerasenv.keras()``. The
+            seeds then vary pruning and fine-tuning only; the ``unpruned`` experiment
+            measures the model as given (no epochs), and each result records where it
+            started (``start``: the file's SHA-256 or the callable's name). None: trained
+            from scratch on every seed.
     """
 
     name: str
     description: str
     #: DataConfig -> Dataset (float32 x; y float32 for regression, int labels for classes).
     load_data: Callable[[DataConfig], Dataset]
-    #: Dataset -> an uncompiled Keras model (of ``kerasenv.keras()``).
-    build_model: Callable[[Dataset], Any]
+    #: Dataset -> an uncompiled Keras model (of ``kerasenv.keras()``); None with a ``start``.
+    build_model: Callable[[Dataset], Any] | None = None
     kind: str = "classification"
     #: The layer names the 'partial' scope wraps.
     partial_layers: tuple[str, ...] = ()
@@ -169,10 +296,16 @@ class Task:
     gated: tuple[str, ...] = ("unpruned", "whole_model", "partial")
     #: Where this task's baselines live; None: baselines/<task>/ under the working directory.
     baseline_dir: Path | None = None
+    #: How it compiles and fits, where it owns that; None: prunebench's.
+    training: Training | None = None
+    #: A trained model to start every seed from (file, SavedModel directory or callable).
+    start: str | Path | Callable[[Dataset], Any] | None = None
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
             raise UsageError(f"task name must be an identifier, got {self.name!r}")
+        if self.build_model is None and self.start is None:
+            raise UsageError(f"task {self.name}: give it a build_model or a trained start")
         if self.kind not in KINDS:
             raise UsageError(f"task {self.name}: kind must be one of {KINDS}, got {self.kind!r}")
         if self.pruning_policy not in (None, *POLICIES):
@@ -194,13 +327,55 @@ class Task:
         ``import keras`` on TF >= 2.16) is a UsageError naming the fix, before anything
         trains: tfmot would refuse it with an error that reads like a layer it dropped.
         """
-        model = self.build_model(data)
+        if self.build_model is None:
+            raise UsageError(f"task {self.name} has no build_model: it starts from {self.start}")
+        return self._prunable_keras(self.build_model(data), "build_model returned")
+
+    def fresh(self, data: Dataset) -> Any:
+        """Return a new model of the task's architecture: ``build_model``'s, or the
+        ``start`` loaded again when the task has no ``build_model``."""
+        return self.build(data) if self.build_model is not None else self.started(data)
+
+    def started(self, data: Dataset, source: str | Path | Callable[[Dataset], Any] | None = None
+                ) -> Any:
+        """Return the trained model to prune, compiled: ``source`` (default: ``start``).
+
+        Files and SavedModel directories are loaded with ``kerasenv.keras()``'s
+        ``load_model`` (custom layers registered as Keras serializables load too); a
+        callable is called with ``data``. A missing file is a UsageError.
+        """
+        source = self.start if source is None else source
+        if source is None:
+            raise UsageError(f"task {self.name} has no trained model to start from")
+        if callable(source):
+            model = self._prunable_keras(source(data), "start returned")
+        else:
+            model = load_trained(Path(source), f"task {self.name}")
+        self.compile(model)
+        return model
+
+    def start_label(self) -> str:
+        """Return where every seed starts: '' (from scratch), a file with its SHA-256, or a
+        callable's name."""
+        if self.start is None:
+            return ""
+        if callable(self.start):
+            return f"{self.start.__module__}.{getattr(self.start, '__qualname__', self.start)}"
+        path = Path(self.start)
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        sha = hashlib.sha256()
+        for file in files:
+            sha.update(file.relative_to(path).as_posix().encode() if path.is_dir() else b"")
+            sha.update(file.read_bytes() if file.is_file() else b"")
+        return f"{path} sha256:{sha.hexdigest()[:16]}"
+
+    def _prunable_keras(self, model: Any, said: str) -> Any:
         expected = kerasenv.keras()
         if not isinstance(model, expected.Model):
             origin = type(model).__module__.split(".")[0]
             version = getattr(sys.modules.get(origin), "__version__", "")
             raise UsageError(
-                f"task {self.name}: build_model returned a {type(model).__name__} of "
+                f"task {self.name}: {said} a {type(model).__name__} of "
                 f"{origin} {version}".rstrip() + f", not a model of {expected.__name__}, the "
                 "Keras tfmot prunes: build it with prunebench.kerasenv.keras() (tf_keras), "
                 "not `import keras`")
@@ -223,15 +398,31 @@ class Task:
         return classification_figures(y_true, y_pred)
 
     def compile(self, model: Any) -> None:
-        """Compile ``model`` with the loss its quality figures call for."""
-        if self.kind == "regression":
-            compile_regression(model)
-        else:
-            compile_classification(model)
+        """Compile ``model`` as the task's ``training`` says; by default with adam and the
+        loss its quality figures call for (``COMPILE``)."""
+        own = self.training or Training()
+        default = COMPILE[self.kind]
+        model.compile(optimizer=own.optimizer() if own.optimizer is not None else "adam",
+                      loss=own.loss if own.loss is not None else default["loss"],
+                      metrics=list(own.metrics if own.metrics is not None else default["metrics"]))
+
+    def budgets(self, profile: Profile) -> Profile:
+        """Return ``profile`` with the task's own batch size, epochs, patience and compile:
+        what its fits run, its results record and its digests are made of."""
+        own = self.training
+        if own is None:
+            return profile
+        base_epochs, tune_epochs = own.epochs.get(profile.name, (None, None))
+        return replace(profile, base_train=own.budget(profile.base_train, base_epochs),
+                       prune_train=own.budget(profile.prune_train, tune_epochs))
+
+    def new_callbacks(self) -> list[Any]:
+        """Return new instances of the task's own callbacks for one fit ([] by default)."""
+        return self.training.new_callbacks() if self.training is not None else []
 
     def scoped_layers(self, model: Any, scope: str) -> list[str]:
         """Return the layers ``scope`` means to prune: their declared weights are counted."""
-        with_weights = [layer for layer in model.layers if declared_names(layer)]
+        with_weights = [layer for layer in model.layers if prunable(layer)]
         if scope == "whole_model":
             if self.pruning_policy == "xnnpack":
                 return [layer.name for layer in with_weights
