@@ -1,4 +1,5 @@
-"""The README's own model section runs as written: its task file, then its commands.
+"""The README's own model section runs as written: its task file, its pyproject table, then
+its commands.
 
 The commands run as the README gives them but on the smoke profile instead of quick (a
 few epochs on the same code path: 160 s became ~45 s here), so the suite can afford them."""
@@ -15,22 +16,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _section() -> tuple[str, list[list[str]]]:
-    """Return the README's task file and its prunebench commands, split into arguments."""
+def _section() -> tuple[str, str, list[list[str]]]:
+    """Return the README's task file, its pyproject table and its prunebench commands."""
     text = (ROOT / "README.md").read_text()
     code = re.search(r"```python\n(# my_task\.py\n.*?)```", text, re.S)
-    shell = re.search(r"```sh\n(export PYTHONPATH=\$PWD.*?)```", text, re.S)
-    assert code and shell, "the README's own-model section lost its task file or commands"
+    table = re.search(r"```toml\n(\[tool\.prunebench\]\n.*?)```", text, re.S)
+    shell = re.search(r"```sh\n(prunebench run [^\n]*mine\.json.*?)```", text, re.S)
+    assert code and table and shell, "the README's own-model section lost a file or commands"
     commands = [shlex.split(line.split("#")[0]) for line in shell.group(1).splitlines()
                 if line.startswith("prunebench ")]
-    return code.group(1), commands
+    return code.group(1), table.group(1), commands
 
 
 def test_the_readme_task_file_and_its_commands_run_as_written(tmp_path):
-    source, commands = _section()
+    """In a project folder of the README's two files, nothing else: no PYTHONPATH, no
+    --task; the project's [tool.prunebench] registers the task and its folder is importable."""
+    source, table, commands = _section()
     (tmp_path / "my_task.py").write_text(source)
+    (tmp_path / "pyproject.toml").write_text(table)
     assert [c[1] for c in commands] == ["run", "baseline", "check"]
-    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     for command in commands:
         args = ["smoke" if a == "quick" else a for a in command[1:]]
         assert "smoke" in args, command
@@ -38,5 +43,7 @@ def test_the_readme_task_file_and_its_commands_run_as_written(tmp_path):
                               cwd=tmp_path, env=env, capture_output=True, text=True,
                               timeout=900, check=False)
         assert done.returncode == 0, f"{shlex.join(command)}: {done.stderr[-2000:]}"
-    assert len(list((tmp_path / "baselines").glob("tf*.json"))) == 1
-    assert "gate: PASS" in done.stdout
+    assert [p.relative_to(tmp_path).parts[:2] for p in tmp_path.glob("baselines/**/tf*.json")] \
+        == [("baselines", "my_digits")]
+    assert "gate: PASS" in done.stdout and "judged against the baselines of" not in done.stdout
+    assert "my_digits" in done.stdout.splitlines()[-1]

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from prunebench import kerasenv
+from prunebench import kerasenv, project
 from prunebench.errors import UsageError
 from prunebench.record import TIMING_SAMPLE, RunRecord, read_document, tf_minor, write_json_atomic
 
@@ -34,13 +34,16 @@ def task_dir(task: Any = None) -> Path:
 
     The seed's task: baselines/ (its files predate tasks); another built-in task:
     baselines/<task>/; a user's task: its own ``baseline_dir`` when it sets one. All
-    relative to the working directory unless the task says otherwise.
+    relative to the working directory unless the task says otherwise, or the project's
+    ``[tool.prunebench] baselines`` folder stands for baselines/.
     """
     from prunebench import tasks
 
+    configured = project.current()
+    root = configured.baselines if configured and configured.baselines else BASELINE_DIR
     if task is None or task.name == tasks.DEFAULT:
-        return BASELINE_DIR
-    return task.baseline_dir if task.baseline_dir is not None else BASELINE_DIR / task.name
+        return root
+    return task.baseline_dir if task.baseline_dir is not None else root / task.name
 
 
 def default_path(minor: str | None = None, task: Any = None) -> Path:

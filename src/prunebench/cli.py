@@ -24,11 +24,18 @@ from prunebench import (
     quiet,
     record,
     report,
+    scaffold,
     tasks,
     upgradecmd,
 )
 from prunebench.errors import EXIT_INCONCLUSIVE, EXIT_REFUSED, EXIT_USAGE, UsageError
-from prunebench.running import DEFAULT_CHECK_SEEDS, RunPlan, run_record
+from prunebench.running import (
+    DEFAULT_CHECK_SEEDS,
+    RunPlan,
+    configured_experiments,
+    configured_tasks,
+    run_record,
+)
 
 DEFAULT_OUT = Path("prunebench-results.json")
 #: Output width when stdout is not a terminal: tables are laid out to fit it whole.
@@ -159,8 +166,14 @@ def build_parser() -> argparse.ArgumentParser:
                             "on a host whose speed drifts from the baseline's; `upgrade` and "
                             "`ab` time both sides in one session instead")
     check.add_argument("--out", type=Path, metavar="FILE", help="also write the run's record")
+    check.add_argument("--full", action="store_true",
+                       help="print every figure's line; by default only those not ok "
+                            "(regressed, changed, improved, undecided), the notes and the verdict")
     check.add_argument("--junit", type=Path, metavar="FILE",
                        help="the verdict as JUnit XML: a test case per experiment and figure")
+    check.add_argument("--markdown", type=Path, metavar="FILE",
+                       help="the verdict as Markdown (also appended to $GITHUB_STEP_SUMMARY "
+                            "when it is set)")
     base = sub.add_parser("baseline", help="show, or --update, the baseline of the installed TF "
                                            "(--update runs the gated group by default)")
     add_run_options(base, " ".join(gatecmds.DEFAULT_BASELINE_EXPERIMENTS),
@@ -202,13 +215,14 @@ def build_parser() -> argparse.ArgumentParser:
     matrix.add_argument("--thresholds", type=Path, metavar="FILE",
                         help="tolerances that flag a change (default: the packaged ones)")
     upgradecmd.add_parser(sub, _add_seeds, _add_common)
+    scaffold.add_parser(sub)
     add_task_option(sub.add_parser("list", help="list the tasks and their experiments"))
     add_verbose(sub.add_parser("env", help="print the resolved versions and which Keras is in use"))
     return parser
 
 
 def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
-    plan = RunPlan.from_args(args)
+    plan = RunPlan.from_args(args, default_experiments=configured_experiments())
     record.check_writable(args.out)
     rec = run_record(plan, err)
     record.save(rec, args.out)
@@ -261,11 +275,12 @@ def cmd_env(args: argparse.Namespace, out: Console, err: Console) -> int:
     return 0
 
 
-NEEDS_KERAS = frozenset({"run", "check", "baseline", "env", "ab"})
+NEEDS_KERAS = frozenset({"run", "check", "baseline", "env", "ab", "init"})
 COMMANDS = {
     "run": cmd_run, "check": gatecmds.cmd_check, "baseline": gatecmds.cmd_baseline,
     "ab": gatecmds.cmd_ab, "show": cmd_show, "matrix": gatecmds.cmd_matrix, "report": cmd_report,
     "list": cmd_list, "env": cmd_env, "upgrade": upgradecmd.cmd_upgrade,
+    "init": scaffold.cmd_init,
 }
 
 
@@ -281,6 +296,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         out = Console() if sys.stdout.isatty() else Console(width=PIPED_WIDTH)
         if args.command in NEEDS_KERAS:
             kerasenv.plan()  # no usable Keras 2: say what to install before anything else
+        if hasattr(args, "task"):  # the project's tasks, then those named for this command
+            configured_tasks()
         for spec in getattr(args, "task", []):
             tasks.load_spec(spec)
         return COMMANDS[args.command](args, out, err)

@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from prunebench import timing
+from prunebench import project, timing
 from prunebench.errors import UsageError
 
 DIRECTIONS = ("lower", "higher")
@@ -154,13 +154,18 @@ def _band(raw: Any) -> Band:
 
 
 def load_thresholds(path: Path | None = None) -> Thresholds:
-    """Return the thresholds in ``path``, or the packaged thresholds.toml when None."""
+    """Return the thresholds in ``path``, or the packaged thresholds.toml when None, with
+    the project's ``[tool.prunebench.thresholds]`` merged over it."""
     try:
         if path is None:
             text = resources.files("prunebench").joinpath("thresholds.toml").read_text()
         else:
             text = Path(path).read_text()
         raw = tomllib.loads(text)
+        configured = project.current()
+        if path is None and configured is not None and configured.thresholds:
+            raw = project.merged(raw, configured.thresholds)
+            path = configured.path  # named in any error: the overrides are the project's
         paired = tuple(PairedCheck(metric=name, better=spec["better"], same=_band(spec["same"]),
                                    cross=_band(spec["cross"]),
                                    cross_for=tuple((glob, _band(band)) for glob, band

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 from collections import Counter
 from collections.abc import Sequence
@@ -30,6 +31,8 @@ from prunebench.running import (
     DEFAULT_CHECK_SEEDS,
     DEFAULT_SEEDS,
     RunPlan,
+    configured_experiments,
+    configured_tasks,
     progress_display,
     run_record,
 )
@@ -76,6 +79,9 @@ def _judged_tasks(args: argparse.Namespace, rec: record.RunRecord | None,
         held = baseline.profile_section(baseline.load(args.baseline), args.profile,
                                         args.baseline)["experiments"]
         return list(dict.fromkeys(experiments.get_experiment(n).task for n in held))
+    configured = configured_tasks()
+    if configured:  # a project that names its tasks judges those
+        return configured
     found = [tasks.DEFAULT]
     for name, task in tasks.all_tasks().items():
         if name != tasks.DEFAULT and any(baseline.task_dir(task).glob("tf*.json")):
@@ -121,8 +127,9 @@ def _refuse_before_running(plan: RunPlan, chosen: dict[str, tuple[Path, str, dic
 
 def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
     thresholds = compare.load_thresholds(args.thresholds)
-    if args.junit is not None:
-        record.check_writable(args.junit)
+    for path in (args.junit, args.markdown):
+        if path is not None:
+            record.check_writable(path)
     rec = record.load(args.results) if args.results is not None else None
     tf_now = str(rec.environment.get("tf") if rec else kerasenv.tf_version())
     required = rec is not None or bool(args.experiments)
@@ -150,6 +157,7 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
         if args.out is not None:
             record.save(rec, args.out)
     lines: list[compare.Line] = []
+    notes: list[str] = []
     differences: list[str] = []
     regimes = []
     # One family-wise false-alarm rate for the whole check: each task's timing tests share
@@ -163,9 +171,11 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
                            other_tf=other_version, known_only=other_version,
                            timing=not args.no_timing)
         for line in judged.lines:
-            say(line.render())
+            if args.full or line.verdict is not compare.Verdict.OK:
+                say(line.render())
         for note in judged.notes:
             say(f"note: {note}")
+            notes.append(note)
         lines.extend(judged.lines)
         differences.extend(d for d in judged.differences if d not in differences)
         regimes.append(judged.regime)
@@ -190,15 +200,24 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
         say(f"{undecided} figure(s) undecided over the seeds run (not a pass): run more seeds, "
             "each line says about how many")
     verdict = {0: "PASS", EXIT_INCONCLUSIVE: "INCONCLUSIVE"}.get(code, "FAIL")
+    if not args.full and count[compare.Verdict.OK]:
+        say(f"{count[compare.Verdict.OK]} figure(s) ok, not listed (--full lists every line)")
     if args.junit is not None:
         verdicts.write(args.junit, verdicts.junit(lines, "prunebench.check", {
             "tensorflow": tf_now, "verdict": verdict, "seeds": " ".join(map(str, rec.seeds)),
             "differences": "; ".join(differences) or "none"}))
-    say(f"gate: {verdict} - TF {tf_now} judged against {against} "
-        f"with seeds {' '.join(map(str, rec.seeds))}, {regime} band: {len(lines)} "
-        f"checks, {len(regressed)} regressed, {count[compare.Verdict.IMPROVEMENT]} improved, "
-        f"{count[compare.Verdict.CHANGED]} changed"
-        + (f", {undecided} inconclusive" if undecided else ""))
+    said = (f"gate: {verdict} - TF {tf_now} judged against {against} "
+            f"with seeds {' '.join(map(str, rec.seeds))}, {regime} band: {len(lines)} "
+            f"checks, {len(regressed)} regressed, {count[compare.Verdict.IMPROVEMENT]} improved, "
+            f"{count[compare.Verdict.CHANGED]} changed"
+            + (f", {undecided} inconclusive" if undecided else ""))
+    if args.markdown is not None or os.environ.get("GITHUB_STEP_SUMMARY"):
+        verdicts.publish_markdown(args.markdown, "\n".join([
+            f"## prunebench check: **{verdict}**", "", said.removeprefix("gate: "), "",
+            "Environment differences from the baseline: " + ("; ".join(differences) or "none"),
+            "", *verdicts.markdown_lines(lines, "baseline", "run"),
+            *[f"- note: {note}" for note in notes]]) + "\n")
+    say(said)
     return code
 
 
@@ -219,8 +238,9 @@ def cmd_baseline(args: argparse.Namespace, out: Console, err: Console) -> int:
     if kerasenv.is_prerelease(tf):
         raise UsageError(f"TF {tf} is a pre-release: baselines are made from releases; judge it "
                          "with prunebench check (against the newest older baseline)")
-    defaults: list[str] = list(DEFAULT_BASELINE_EXPERIMENTS)
-    if rec is None and not args.experiments and not kerasenv.pqat_supported():
+    defaults: list[str] = list(configured_experiments() or DEFAULT_BASELINE_EXPERIMENTS)
+    if rec is None and not args.experiments and not configured_experiments() \
+            and not kerasenv.pqat_supported():
         defaults = [n for group in DEFAULT_BASELINE_EXPERIMENTS for n in experiments.GROUPS[group]
                     if experiments.REGISTRY[n].quantize == "none"]
         err.print(f"PQAT experiments left out: tfmot's PQAT needs TF >= 2.16, not {tf}",

@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from prunebench import config, experiments, kerasenv, record
+from prunebench import config, experiments, kerasenv, project, record, tasks
 from prunebench.errors import UsageError
 
 DEFAULT_SEEDS = (0,)
@@ -67,6 +67,20 @@ class RunPlan:
     def chosen(self) -> list[config.ExperimentConfig]:
         """Return the experiments, resolved: by task, each task's unpruned first."""
         return experiments.resolve(self.experiments or None, self.sparsity)
+
+
+def configured_tasks() -> list[str]:
+    """Register the tasks of the working directory's ``[tool.prunebench]``; return their
+    names ([] without one)."""
+    found = project.current()
+    return [tasks.load_spec(spec).name for spec in found.tasks] if found is not None else []
+
+
+def configured_experiments() -> tuple[str, ...]:
+    """Return the gated experiments of the configured tasks: what ``run``, ``baseline``
+    and ``check`` mean without ``--experiments`` in a project that names its tasks."""
+    return tuple(name for task in configured_tasks()
+                 for name in experiments.gated_of(tasks.get(task)))
 
 
 def run_record(plan: RunPlan, console: Console) -> record.RunRecord:
