@@ -22,7 +22,7 @@ from prunebench import (
     upgrade,
     verdicts,
 )
-from prunebench.compare import Line, Verdict
+from prunebench.compare import Line
 from prunebench.errors import UsageError
 
 SCHEMA = "prunebench.upgrade/1"
@@ -149,28 +149,16 @@ def cmd_upgrade(args: argparse.Namespace, out: Console, err: Console) -> int:
             "from": specs["A"].text, "to": specs["B"].text, "verdict": VERDICTS[code],
             "differences": "; ".join(differences) or "none"}))
     if args.markdown is not None or os.environ.get("GITHUB_STEP_SUMMARY"):
-        text = markdown(payload, found.lines)
-        if args.markdown is not None:
-            args.markdown.write_text(text)
-        if os.environ.get("GITHUB_STEP_SUMMARY"):
-            with open(os.environ["GITHUB_STEP_SUMMARY"], "a") as handle:
-                handle.write(text)
+        verdicts.publish_markdown(args.markdown, markdown(payload, found.lines))
     say(f"upgrade: {VERDICTS[code]} - B against A, {len(found.lines)} checks: "
         + ", ".join(f"{n} {k}" for k, n in judge.summary(found).items() if n)
         + f"; record written to {args.out}")
     return code
 
 
-def _row(line: Line) -> str:
-    return (f"| {line.verdict.value} | `{line.experiment}.{line.metric}` | "
-            f"{compare.figure(line.baseline)} | {compare.figure(line.value)} | {line.limit} |")
-
-
 def markdown(payload: dict[str, Any], lines: list[Line]) -> str:
     """Return the verdict as Markdown, fit for a pull request comment or a job summary."""
     sides = payload["sides"]
-    header = "| verdict | figure | A | B | how judged |\n|---|---|---|---|---|"
-    flagged = [ln for ln in lines if ln.verdict is not Verdict.OK]
     parts = [f"## prunebench upgrade: **{payload['verdict']}**", "",
              f"A: `{sides['A']['spec']}` → B: `{sides['B']['spec']}`", "",
              "B differs from A in: " + ("; ".join(payload["differences"]) or "nothing recorded"),
@@ -178,8 +166,6 @@ def markdown(payload: dict[str, Any], lines: list[Line]) -> str:
     parts += [f"| {task} | {'yes' if r['reproduces'] else 'no'} | {r['why']} |"
               for task, r in payload["reproduction"].items()]
     parts += ["", ", ".join(f"{n} {k}" for k, n in payload["summary"].items() if n), ""]
-    parts += [header, *map(_row, flagged)] if flagged else ["Every figure ok."]
-    parts += ["", f"<details><summary>all {len(lines)} checks</summary>", "", header,
-              *map(_row, lines), "", "</details>", ""]
+    parts += verdicts.markdown_lines(lines, "A", "B")
     parts += [f"- note: {text}" for text in payload["notes"]]
     return "\n".join(parts) + "\n"

@@ -1,7 +1,9 @@
-"""Verdicts a CI system reads: JUnit XML, a test case per experiment and figure."""
+"""Verdicts a CI system reads: JUnit XML (a test case per experiment and figure) and
+Markdown (a job summary or a pull request comment)."""
 
 from __future__ import annotations
 
+import os
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -45,3 +47,32 @@ def write(path: Path, text: str) -> None:
         Path(path).write_text(text)
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _row(line: Line) -> str:
+    return (f"| {line.verdict.value} | `{line.experiment}.{line.metric}` | "
+            f"{figure(line.baseline)} | {figure(line.value)} | {line.limit} |")
+
+
+def markdown_lines(lines: Sequence[Line], reference: str, judged: str) -> list[str]:
+    """Return Markdown of the lines not ok, as a table, and every line behind a fold."""
+    header = (f"| verdict | figure | {reference} | {judged} | how judged |\n"
+              "|---|---|---|---|---|")
+    flagged = [ln for ln in lines if ln.verdict is not Verdict.OK]
+    parts = [header, *map(_row, flagged)] if flagged else ["Every figure ok."]
+    return [*parts, "", f"<details><summary>all {len(lines)} checks</summary>", "", header,
+            *map(_row, lines), "", "</details>", ""]
+
+
+def publish_markdown(path: Path | None, text: str) -> None:
+    """Write ``text`` to ``path`` (if given) and append it to ``$GITHUB_STEP_SUMMARY`` (if set)."""
+    if path is not None:
+        write(path, text)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        try:
+            with open(summary, "a") as handle:
+                handle.write(text)
+        except OSError as exc:
+            raise UsageError(f"cannot append to $GITHUB_STEP_SUMMARY {summary}: "
+                             f"{exc.strerror or exc}") from None
