@@ -213,25 +213,40 @@ def test_on_another_cpu_type_a_worsening_after_identical_training_is_caught_seed
         compare.Verdict.OK, compare.Verdict.CHANGED}  # moved, inside the minimum: news
 
 
-def test_check_of_a_regressed_record_exits_1_naming_the_metric(tmp_path):
+def test_check_of_a_regressed_record_exits_1_naming_the_metric(tmp_path, monkeypatch):
     path, results = tmp_path / "b.json", tmp_path / "r.json"
     baseline.update(path, make_record(tf="2.21.0"))
     record.save(make_record(tf="2.21.0", mse_step=1.0), results)  # MSE 0.5 .. 4.5
-    junit = tmp_path / "junit.xml"
+    junit, markdown, summary = tmp_path / "junit.xml", tmp_path / "v.md", tmp_path / "summary"
+    summary.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     done = prunebench("check", "--baseline", str(path), "--results", str(results),
-                      "--junit", str(junit))
+                      "--junit", str(junit), "--markdown", str(markdown))
     assert done.returncode == 1, done.stdout + done.stderr
     assert "REGRESSION unpruned.mse:" in done.stdout
     assert "gate: FAIL" in done.stdout
-    # The same verdict for a CI system: a test case per printed line, the regressions failed.
-    suite = ElementTree.parse(junit).getroot().find("testsuite")
-    printed = [ln for ln in done.stdout.splitlines() if ln.split(" ")[0] in
+    # Short by default: what is not ok, and how many figures were ok.
+    verdict_lines = [ln for ln in done.stdout.splitlines() if " value " in ln]
+    assert verdict_lines and not [ln for ln in verdict_lines if ln.startswith("ok ")]
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY")
+    full = prunebench("check", "--baseline", str(path), "--results", str(results), "--full")
+    printed = [ln for ln in full.stdout.splitlines() if ln.split(" ")[0] in
                ("ok", "changed", "IMPROVEMENT", "REGRESSION", "INCONCLUSIVE") and " value " in ln]
+    oks = sum(ln.startswith("ok ") for ln in printed)
+    assert oks and f"{oks} figure(s) ok, not listed (--full lists every line)" in done.stdout
+    assert set(verdict_lines) <= set(printed) and len(printed) == len(verdict_lines) + oks
+    # The same verdict for a CI system: a test case per line of --full, the regressions failed.
+    suite = ElementTree.parse(junit).getroot().find("testsuite")
     cases = suite.findall("testcase")
     assert len(cases) == len(printed) == int(suite.get("tests"))
     failed = [(c.get("classname"), c.get("name")) for c in cases if c.find("failure") is not None]
     assert failed == [("prunebench.check.unpruned", "mse")] and suite.get("failures") == "1"
     assert suite.find("properties/property[@name='verdict']").get("value") == "FAIL"
+    # And as Markdown for a job summary: appended to what the job wrote before.
+    said = markdown.read_text()
+    assert said.startswith("## prunebench check: **FAIL**")
+    assert "| REGRESSION | `unpruned.mse` |" in said and f"all {len(cases)} checks" in said
+    assert summary.read_text() == "earlier step\n" + said
 
 
 def test_update_from_results_keeps_the_record_with_out(tmp_path):
@@ -351,8 +366,8 @@ def test_an_experiment_refused_now_that_the_baseline_ran_regresses_and_one_it_re
 
 def test_no_timing_judges_every_figure_but_the_time_ratios_and_says_so():
     record_file = str(ROOT / "results" / "versions" / "tf2.21.json")
-    timed = prunebench("check", "--results", record_file)
-    untimed = prunebench("check", "--results", record_file, "--no-timing")
+    timed = prunebench("check", "--results", record_file, "--full")
+    untimed = prunebench("check", "--results", record_file, "--no-timing", "--full")
     assert timed.returncode == untimed.returncode == 0, untimed.stderr
     assert "_time_ratio" in timed.stdout and "_time_ratio" not in untimed.stdout
     assert "note: timing not judged: --no-timing" in untimed.stdout

@@ -178,9 +178,11 @@ def test_example_task_runs_and_passes_then_fails_its_gate_from_the_command_line(
     out = tmp_path / "example.json"
     ran = _cli("run", "--experiments", "cancer_conv1d/partial", "--seeds", "0", "--out", str(out))
     assert ran.returncode == 0, ran.stderr[-2000:]
-    clean = _cli("check", "--results", str(out))
+    clean = _cli("check", "--results", str(out), "--full")
     assert clean.returncode == 0, clean.stdout[-3000:]
-    assert "gate: PASS" in clean.stdout and "cancer_conv1d/partial" in clean.stdout
+    assert "gate: PASS" in clean.stdout
+    assert any(ln.split()[:2] == ["ok", "cancer_conv1d/partial.accuracy"]
+               for ln in clean.stdout.splitlines())
     injected = _cli("check", "--experiments", "cancer_conv1d/partial", "--seeds", "0",
                     inject="schedule:0.1")
     assert injected.returncode == 1, injected.stdout[-3000:]
