@@ -12,6 +12,7 @@ import pytest
 from prunebench import (
     cli,
     config,
+    data,
     experiments,
     html_report,
     kerasenv,
@@ -76,7 +77,7 @@ def test_pqat_needs_a_pruned_experiment_and_a_known_scheme():
 
 def test_polynomial_end_step_lands_on_the_pruning_grid():
     poly = config.PruneConfig("whole_model", schedule="polynomial", target_sparsity=0.875)
-    steps = pruning.steps_per_epoch(6700, 32, 0.2)
+    steps = data.array_steps(6700, 32, 0.2)
     assert steps == 168  # the quick and full profiles' fine-tune
     resolved = pruning.resolve_end_step(poly, steps, epochs=10)
     assert resolved.end_step == 800  # 5 ramp epochs = 840 steps, last multiple of 100

@@ -15,9 +15,12 @@ import pytest
 from conftest import skip_known_refusals
 from prunebench import (
     baseline,
+    compare,
     config,
     data,
     experiments,
+    export,
+    gate,
     html_report,
     kerasenv,
     pipeline,
@@ -338,7 +341,7 @@ def test_a_task_that_owns_its_training_fits_with_it_and_the_record_says_so(smoke
         rec = record.from_run(chosen, [0], smoke_profile, [unpruned, pruned])
     finally:
         tasks._REGISTERED.pop("sgd_mlp")
-    steps = pruning.steps_per_epoch(len(tiny_data.x_train), 16,
+    steps = data.array_steps(len(tiny_data.x_train), 16,
                                     smoke_profile.base_train.validation_split)
     assert [(s["epochs"], s["steps"]) for s in seen] == [(3, steps), (2, steps)]
     assert all(s["optimizer"]["name"] == "SGD" and s["optimizer"]["momentum"] == 0.9 for s in seen)
@@ -351,3 +354,87 @@ def test_a_task_that_owns_its_training_fits_with_it_and_the_record_says_so(smoke
     default = record.from_run(experiments.resolve(["unpruned"]), [0], smoke_profile, [])
     assert rec.experiments["sgd_mlp/unpruned"]["digest"] == unpruned.digest
     assert unpruned.digest != default.experiments["unpruned"]["digest"]
+
+
+def _top2(y_true, y_pred) -> float:
+    """Top-2 accuracy of (n, classes) probabilities."""
+    best_two = np.argsort(y_pred, axis=1)[:, -2:]
+    return float(np.mean([label in row for label, row in zip(y_true, best_two, strict=True)]))
+
+
+def test_a_tasks_own_figure_is_measured_recorded_and_judged(smoke_profile, tmp_path):
+    """A top-2 accuracy of the task's own: computed on every model, kept in the baseline,
+    identical on a clean run, and a regression when it falls beyond its same band."""
+    own = tasks.Quality("top2", "higher", compute=_top2, same=compare.Band(abs=0.001),
+                        cross=compare.Band(abs=0.02))
+    task = tasks.register(dataclasses.replace(tasks.get("digits_cnn"), name="top2_cnn",
+                                              figures=(own,)))
+    try:
+        chosen = experiments.resolve(["top2_cnn/unpruned"])
+        data_ = task.load_data(smoke_profile.data)
+        results = [r for seed in range(baseline.MIN_SEEDS)
+                   for r in pipeline.run_seed(task, chosen, seed, smoke_profile, data_,
+                                              keep_dir=tmp_path / "kept")]
+        rec = record.from_run(chosen, list(range(baseline.MIN_SEEDS)), smoke_profile, results)
+        kept = export.load(tmp_path / "kept" / "top2_cnn-unpruned-seed0.h5")
+        expected = _top2(data_.y_test, kept.predict(data_.x_test, verbose=0))
+        assert results[0].metrics["top2"] == pytest.approx(expected)
+        assert results[0].metrics["top2"] >= results[0].metrics["accuracy"]
+        path = tmp_path / "baseline.json"
+        baseline.update(path, rec)
+        thresholds = compare.load_thresholds().with_figures(
+            *tasks.figure_thresholds(["top2_cnn"]))
+        clean = gate.gate(rec, baseline.load(path), path, thresholds)
+        [line] = [ln for ln in clean.lines if ln.metric == "top2"]
+        assert line.verdict is compare.Verdict.OK and "identical on every seed" in line.limit
+        for result in rec.results:  # every seed's top-2 accuracy a point lower
+            result["metrics"]["top2"] -= 0.01
+        [line] = [ln for ln in gate.gate(rec, baseline.load(path), path, thresholds).lines
+                  if ln.metric == "top2"]
+        assert line.verdict is compare.Verdict.REGRESSION
+    finally:
+        tasks._REGISTERED.pop("top2_cnn")
+
+
+def test_a_figure_without_compute_or_named_as_a_built_in_is_refused():
+    for figure in (tasks.Quality("auc", "higher"), tasks.Quality("accuracy", "higher", compute=_top2)):
+        with pytest.raises(UsageError, match="needs a compute of its own"):
+            dataclasses.replace(tasks.get("digits_cnn"), name="bad", figures=(figure,))
+
+
+def _batched(x, y, rows):
+    import tensorflow as tf
+
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(rows)
+
+
+def test_a_task_may_train_on_a_tf_data_pipeline(smoke_profile):
+    """Training batches from tf.data (4 rows, its own length), validation from another; the
+    test set stays arrays. Pruning's schedule counts the pipeline's batches."""
+    digits = tasks.get("digits_cnn")
+
+    def load(config_):
+        arrays = digits.load_data(config_)
+        held = len(arrays.x_train) // 5
+        return data.Dataset(None, None, arrays.x_test, arrays.y_test,
+                            train=_batched(arrays.x_train[held:], arrays.y_train[held:], 4),
+                            validation=_batched(arrays.x_train[:held], arrays.y_train[:held], 64))
+
+    task = tasks.register(dataclasses.replace(
+        digits, name="tfdata_cnn", load_data=load,
+        build_model=lambda d: digits.build_model(dataclasses.replace(d, x_train=d.x_test))))
+    try:
+        loaded = task.load_data(smoke_profile.data)
+        chosen = experiments.resolve(["tfdata_cnn/unpruned", "tfdata_cnn/whole_model"])
+        unpruned, pruned = pipeline.run_seed(task, chosen, 0, smoke_profile, loaded)
+    finally:
+        tasks._REGISTERED.pop("tfdata_cnn")
+    assert loaded.steps_per_epoch(32, 0.2) == int(loaded.train.cardinality()) > 100
+    assert 1 <= pruned.metrics["epochs_run"] <= smoke_profile.prune_train.epochs
+    assert abs(pruned.metrics["sparsity_pruned"] - pruned.metrics["target_sparsity"]) <= 0.01
+    assert unpruned.metrics["accuracy"] * len(loaded.y_test) == pytest.approx(
+        round(unpruned.metrics["accuracy"] * len(loaded.y_test)))
+    # A pipeline of unknown length cannot set pruning's schedule: one line.
+    endless = dataclasses.replace(loaded, train=loaded.train.filter(lambda x, y: True))
+    with pytest.raises(UsageError, match="no known, finite length"):
+        endless.steps_per_epoch(32, 0.2)

@@ -148,6 +148,16 @@ class Thresholds:
     def metrics(self) -> set[str]:
         return {c.metric for c in self.paired} | {c.metric for c in self.timing}
 
+    def with_figures(self, checks: Sequence[PairedCheck], minimum: Mapping[str, Band]
+                     ) -> Thresholds:
+        """Return these thresholds judging tasks' own figures too; a figure the thresholds
+        file names already (a project's override) keeps the file's bands."""
+        known = self.metrics()
+        added = tuple(c for c in checks if c.metric not in known)
+        return replace(self, paired=self.paired + added,
+                       minimum={**{k: v for k, v in minimum.items() if k not in known},
+                                **self.minimum})
+
 
 def _band(raw: Any) -> Band:
     return Band(**raw)

@@ -2,21 +2,54 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from prunebench.config import DataConfig
+from prunebench.errors import UsageError
+
+
+def array_steps(n_train: int, batch_size: int, validation_split: float) -> int:
+    """Return the optimizer steps of one epoch over arrays, as Keras counts them with
+    ``validation_split`` (the last rows held out)."""
+    fitted = n_train - int(n_train * validation_split)
+    return math.ceil(fitted / batch_size)
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """x_* float32 of shape (n, ...); y_* of shape (n,): float32 targets or int32 labels."""
+    """x_* float32 of shape (n, ...); y_* of shape (n,): float32 targets or int32 labels.
 
-    x_train: np.ndarray
-    y_train: np.ndarray
+    Training data may instead be a ``tf.data.Dataset`` of ``(x, y)`` batches (``train``,
+    with ``validation`` for early stopping; both of known length): every fit then reads
+    them, batched as they are, and ``x_train``/``y_train`` may be None. The test set stays
+    arrays: every model is measured, converted and timed on it.
+    """
+
+    x_train: Any
+    y_train: Any
     x_test: np.ndarray
     y_test: np.ndarray
+    #: A tf.data.Dataset of (x, y) batches to fit on, instead of x_train/y_train.
+    train: Any = None
+    #: A tf.data.Dataset of (x, y) batches early stopping watches (with ``train``).
+    validation: Any = None
+
+    def steps_per_epoch(self, batch_size: int, validation_split: float) -> int:
+        """Return the optimizer steps of one epoch: batches of ``train``, else as Keras
+        counts them for the arrays with ``validation_split``."""
+        if self.train is None:
+            return array_steps(len(self.x_train), batch_size, validation_split)
+        import tensorflow as tf
+
+        batches = int(self.train.cardinality())
+        if batches < 1 or batches == int(tf.data.INFINITE_CARDINALITY):
+            raise UsageError("the train tf.data.Dataset has no known, finite length: give it one "
+                             "(dataset.apply(tf.data.experimental.assert_cardinality(batches)))")
+        return batches
 
 
 def load_data(config: DataConfig) -> Dataset:

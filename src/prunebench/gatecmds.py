@@ -135,6 +135,7 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
     required = rec is not None or bool(args.experiments)
     chosen, skipped = _baselines(args, tf_now, _judged_tasks(args, rec), required)
     judged_tasks = list(chosen)
+    thresholds = thresholds.with_figures(*tasks.figure_thresholds(judged_tasks))
     say = partial(out.print, highlight=False, markup=False, soft_wrap=True)
     profile = rec.profile if rec else args.profile
     described = {name: _describe_baseline(doc, path, profile)

@@ -62,7 +62,7 @@ def fine_tune(
     """Return a pruned (and, for PQAT, quantization-aware trained) copy of ``base``."""
     assert experiment.prune is not None
     budget = task.budgets(profile).prune_train
-    steps = pruning.steps_per_epoch(len(data.x_train), budget.batch_size, budget.validation_split)
+    steps = data.steps_per_epoch(budget.batch_size, budget.validation_split)
     prune = pruning.resolve_end_step(experiment.prune, steps, budget.epochs)
     hook = _hook(progress, f"seed {seed} {experiment.name}")
     kerasenv.seed_everything(seed)
@@ -166,8 +166,7 @@ def refusals(experiments: Sequence[ExperimentConfig], profile: Profile) -> dict[
             continue
         data = task.load_data(profile.data)
         budget = task.budgets(profile).prune_train
-        steps = pruning.steps_per_epoch(len(data.x_train), budget.batch_size,
-                                        budget.validation_split)
+        steps = data.steps_per_epoch(budget.batch_size, budget.validation_split)
         for experiment in wrapped:
             assert experiment.prune is not None
             prune = pruning.resolve_end_step(experiment.prune, steps, budget.epochs)

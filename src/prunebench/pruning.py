@@ -6,7 +6,6 @@ tfmot's pruning-preserving quantization-aware training.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import replace
@@ -17,12 +16,6 @@ import numpy as np
 
 from prunebench import kerasenv
 from prunebench.config import PruneConfig
-
-
-def steps_per_epoch(n_train: int, batch_size: int, validation_split: float) -> int:
-    """Return the optimizer steps of one epoch, as Keras counts them with validation_split."""
-    fitted = n_train - int(n_train * validation_split)
-    return math.ceil(fitted / batch_size)
 
 
 def ramp_epochs(config: PruneConfig, epochs: int) -> int:

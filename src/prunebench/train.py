@@ -9,6 +9,7 @@ from typing import Any
 from prunebench import kerasenv, timing
 from prunebench.config import TrainConfig
 from prunebench.data import Dataset
+from prunebench.errors import UsageError
 
 EpochHook = Callable[[int, int], None]
 
@@ -51,12 +52,18 @@ def train(
     if on_epoch is not None:
         all_callbacks.append(_epoch_callback(keras, on_epoch, config.epochs))
     elapsed = timing.stopwatch()
-    history = model.fit(
-        data.x_train, data.y_train,
-        epochs=config.epochs, batch_size=config.batch_size,
-        validation_split=config.validation_split,
-        callbacks=all_callbacks, verbose=0,
-    )
+    if data.train is not None:  # a tf.data pipeline of the task's, batched as it is
+        if data.validation is None:
+            raise UsageError("a train tf.data.Dataset needs a validation one for early stopping")
+        history = model.fit(data.train, validation_data=data.validation, epochs=config.epochs,
+                            callbacks=all_callbacks, verbose=0)
+    else:
+        history = model.fit(
+            data.x_train, data.y_train,
+            epochs=config.epochs, batch_size=config.batch_size,
+            validation_split=config.validation_split,
+            callbacks=all_callbacks, verbose=0,
+        )
     wall = elapsed()
     val_loss = history.history.get("val_loss", [float("nan")])
     return TrainResult(epochs_run=len(history.epoch), wall_s=wall, best_val_loss=float(min(val_loss)))

@@ -19,6 +19,7 @@ from prunebench import (
     gate,
     judge,
     record,
+    tasks,
     upgrade,
     verdicts,
 )
@@ -102,6 +103,7 @@ def cmd_upgrade(args: argparse.Namespace, out: Console, err: Console) -> int:
         if path is not None:
             record.check_writable(path)
     chosen = experiments.resolve(args.experiments)
+    thresholds = thresholds.with_figures(*tasks.figure_thresholds([e.task for e in chosen]))
     seeds_a = tuple(dict.fromkeys(args.seeds or DEFAULT_SEEDS))
     seeds_b = tuple(dict.fromkeys(args.b_seeds or seeds_a))
     if args.start == "shared" and seeds_a != seeds_b:

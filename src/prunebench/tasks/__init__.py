@@ -12,8 +12,10 @@ a :class:`prunebench.tasks.base.Task`.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from importlib.metadata import entry_points
 
+from prunebench.compare import Band, PairedCheck
 from prunebench.errors import UsageError
 from prunebench.tasks.base import (
     CLASSIFICATION,
@@ -35,6 +37,7 @@ __all__ = [
     "all_tasks",
     "builtin",
     "declared_weights",
+    "figure_thresholds",
     "get",
     "load_spec",
     "register",
@@ -116,6 +119,13 @@ def all_tasks() -> dict[str, Task]:
     """Return every registered task by name: built-in, entry points, then --task specs."""
     _load()
     return dict(_REGISTERED)
+
+
+def figure_thresholds(names: Sequence[str]) -> tuple[list[PairedCheck], dict[str, Band]]:
+    """Return how the gate judges the named tasks' own figures: checks and minimum effects."""
+    own = [q for name in dict.fromkeys(names) for q in get(name).figures]
+    return ([q.check() for q in own],
+            {q.name: q.minimum for q in own if q.minimum is not None})
 
 
 def get(name: str) -> Task:

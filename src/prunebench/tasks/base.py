@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from prunebench import kerasenv, metrics
+from prunebench.compare import Band, PairedCheck
 from prunebench.config import DataConfig, ExperimentConfig, Profile, TrainConfig
 from prunebench.data import Dataset
 from prunebench.errors import UsageError
@@ -32,14 +33,33 @@ POLICIES = ("xnnpack",)
 
 @dataclass(frozen=True)
 class Quality:
-    """A quality figure of a task's predictions and which way is better."""
+    """A quality figure of a task's predictions and which way is better.
+
+    The built-in ones (MSE, MAE; accuracy, cross-entropy) are computed by the task's kind
+    and judged by the packaged thresholds. A task adds its own (top-5 accuracy, AUC) with
+    ``compute``; the gate judges it seed by seed in its ``same`` band (the run's own
+    environment) or ``cross`` band (another host or version), and, where seeds do not
+    reproduce, over the seeds against its ``minimum`` effect (None: not judged there).
+    """
 
     name: str
     better: str
+    #: ``(y_true, y_pred) -> float`` over the test set; None for the built-in figures.
+    compute: Callable[[np.ndarray, np.ndarray], float] | None = None
+    same: Band = field(default_factory=lambda: Band(rel=0.001))
+    cross: Band = field(default_factory=lambda: Band(rel=0.03))
+    minimum: Band | None = None
 
     def __post_init__(self) -> None:
         if self.better not in DIRECTIONS:
             raise UsageError(f"quality {self.name}: better must be one of {DIRECTIONS}")
+        if not self.name.isidentifier():
+            raise UsageError(f"quality {self.name!r}: its name must be an identifier")
+
+    def check(self) -> PairedCheck:
+        """Return how the gate judges it seed by seed."""
+        return PairedCheck(metric=self.name, better=self.better, same=self.same,
+                           cross=self.cross)
 
 
 #: Regression: the seed's figures (MSE first: it is related to the unpruned model).
@@ -266,6 +286,8 @@ class Task:
         gated: The experiments its baseline holds and the gate judges.
         baseline_dir: Where its baselines live; None: ``baselines/<name>/`` under the
             working directory.
+        figures: Quality figures of its own beside its kind's (top-5 accuracy, AUC): each a
+            ``Quality`` with ``compute`` and the bands the gate judges it in.
         training: How it compiles and fits (optimizer, loss, batch size, epochs per
             profile, callbacks; ``Training``); None: prunebench's (adam, the kind's loss,
             the profile's budget).
@@ -298,12 +320,19 @@ class Task:
     baseline_dir: Path | None = None
     #: How it compiles and fits, where it owns that; None: prunebench's.
     training: Training | None = None
+    #: Quality figures of its own, beside its kind's (``Quality`` with ``compute``).
+    figures: tuple[Quality, ...] = ()
     #: A trained model to start every seed from (file, SavedModel directory or callable).
     start: str | Path | Callable[[Dataset], Any] | None = None
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
             raise UsageError(f"task name must be an identifier, got {self.name!r}")
+        clash = [q.name for q in self.figures if q.compute is None
+                 or q.name in {b.name for b in REGRESSION + CLASSIFICATION}]
+        if clash:
+            raise UsageError(f"task {self.name}: figure {clash[0]!r} needs a compute of its "
+                             "own and a name no built-in figure has")
         if self.build_model is None and self.start is None:
             raise UsageError(f"task {self.name}: give it a build_model or a trained start")
         if self.kind not in KINDS:
@@ -383,8 +412,8 @@ class Task:
 
     @property
     def quality(self) -> tuple[Quality, ...]:
-        """Return the quality figures, the primary first."""
-        return REGRESSION if self.kind == "regression" else CLASSIFICATION
+        """Return the quality figures, the primary first, then the task's own."""
+        return (REGRESSION if self.kind == "regression" else CLASSIFICATION) + self.figures
 
     @property
     def primary(self) -> Quality:
@@ -393,9 +422,12 @@ class Task:
 
     def evaluate(self, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
         """Return every quality figure of ``y_pred`` against ``y_true``."""
-        if self.kind == "regression":
-            return regression_figures(y_true, y_pred)
-        return classification_figures(y_true, y_pred)
+        found = (regression_figures if self.kind == "regression" else classification_figures)(
+            y_true, y_pred)
+        for own in self.figures:
+            assert own.compute is not None
+            found[own.name] = float(own.compute(y_true, y_pred))
+        return found
 
     def compile(self, model: Any) -> None:
         """Compile ``model`` as the task's ``training`` says; by default with adam and the
