@@ -103,6 +103,11 @@ def installed(fresh, tmp_path_factory):
                            cwd=folder, capture_output=True, text=True, check=True).stdout.split()
     assert "site-packages" in where[0] and not where[0].startswith(str(ROOT)), where
     assert where[1] == "False", "the checkout is on the fresh environment's sys.path"
+    # Installed, not a checkout: an upgrade's built sides install this version by name.
+    said = subprocess.run([str(python), "-c", "from prunebench import __version__, envbuild;"
+                           "print(envbuild.source()[0] == [f'prunebench=={__version__}'])"],
+                          cwd=folder, capture_output=True, text=True, check=True).stdout
+    assert said.strip() == "True"
     return python, folder
 
 

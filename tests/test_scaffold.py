@@ -132,3 +132,20 @@ def test_the_packaged_action_is_the_repositorys_and_names_its_inputs():
                                      "args", "working-directory"}
     assert all(spec.get("description") for spec in action["inputs"].values())
     assert json.dumps(action["runs"]["using"]) == '"composite"'
+
+
+def test_a_project_pinning_its_stack_gets_the_upgrade_verdict_on_pull_requests(folder, capsys):
+    import yaml
+
+    assert cli.main(INIT) == 0
+    jobs = yaml.safe_load((folder / ".github/workflows/prunebench.yml").read_text())["jobs"]
+    assert set(jobs) == {"gate"}  # nothing pins the stack: no upgrade to judge
+    (folder / "requirements.txt").write_text(f"tensorflow=={kerasenv.tf_version()}\n")
+    assert cli.main([*INIT, "--force"]) == 0
+    jobs = yaml.safe_load((folder / ".github/workflows/prunebench.yml").read_text())["jobs"]
+    upgrade = jobs["upgrade"]
+    assert upgrade["if"] == "github.event_name == 'pull_request'"
+    [said] = [s["run"] for s in upgrade["steps"] if "prunebench upgrade" in s.get("run", "")]
+    assert '--from "$RUNNER_TEMP/before.txt" --to requirements.txt' in said
+    assert any("origin/${{ github.base_ref }}:requirements.txt" in s.get("run", "")
+               for s in upgrade["steps"])

@@ -84,9 +84,19 @@ def test_specs_name_interpreters_versions_files_and_pins(tmp_path):
     pins = envbuild.parse("tf-keras==2.21.* tensorflow-model-optimization==0.8.1")
     assert pins.kind == "pins"
     # The nightly installs in two steps, tfmot and prunebench without dependencies.
-    steps = envbuild.install_commands(nightly, tmp_path, ROOT)
+    here, identity = envbuild.source()  # run from this checkout: it, editable
+    assert here == ["-e", str(ROOT)] and identity == (ROOT / "pyproject.toml").read_text()
+    steps = envbuild.install_commands(nightly, tmp_path, here)
     assert len(steps) == 2 and "--no-deps" in steps[1] and envbuild.TFMOT in steps[1]
-    assert len(envbuild.install_commands(envbuild.parse("2.21", ROOT), tmp_path, ROOT)) == 1
+    assert steps[1][-2:] == here
+    assert len(envbuild.install_commands(envbuild.parse("2.21", ROOT), tmp_path, here)) == 1
+    # Given a wheel, both sides install that file, and a changed file is a new environment.
+    wheel = tmp_path / "prunebench-0.1.0-py3-none-any.whl"
+    wheel.write_bytes(b"one")
+    given, first = envbuild.source(str(wheel))
+    wheel.write_bytes(b"two")
+    assert given == [str(wheel)] and envbuild.source(str(wheel))[1] != first
+    assert envbuild.source("prunebench==0.1.0") == (["prunebench==0.1.0"], "prunebench==0.1.0")
 
 
 def test_plan_alternates_the_sides_abba_seed_by_seed():

@@ -15,8 +15,10 @@ spec, the requirements file's text and prunebench's pyproject.toml, so a changed
 new folder and an unchanged one is reused. Each side has its own folder (A and B of
 the same spec are built twice: an A/A compares two separately built environments).
 A folder is finished when its stamp file is there, written last: an interrupted build
-is made again. prunebench goes in editable from this checkout:
-both sides run the same prunebench, only the stack under it differs.
+is made again. Both sides run the same prunebench, only the stack under it differs:
+run from a checkout, it goes in editable from that checkout; installed (a user's project),
+as ``prunebench==<the running version>`` from the package index, or what ``--prunebench``
+names (a wheel, a path).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,41 +104,69 @@ def uv() -> str:
     return found
 
 
-def digest(spec: Spec, root: Path) -> str:
-    parts = [spec.kind, spec.value, (root / "pyproject.toml").read_text()]
+def source(given: str | None = None) -> tuple[list[str], str]:
+    """Return (the pip arguments that install prunebench into a side, what identifies them).
+
+    ``given`` (``--prunebench``): a requirement, a wheel or a path. Otherwise this
+    checkout, editable, when prunebench runs from one; else the running version from the
+    package index.
+    """
+    if given:
+        found = Path(given).expanduser()
+        if found.exists():
+            return [str(found.resolve())], f"{found.resolve()} {_file_digest(found)}"
+        return [given], given
+    try:
+        root = checkout()
+    except UsageError:
+        from prunebench import __version__
+
+        return [f"prunebench=={__version__}"], f"prunebench=={__version__}"
+    return ["-e", str(root)], (root / "pyproject.toml").read_text()
+
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:10] if path.is_file() else "folder"
+
+
+def digest(spec: Spec, identity: str) -> str:
+    parts = [spec.kind, spec.value, identity]
     if spec.kind == "requirements":
         parts.append(Path(spec.value).read_text())
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:10]
 
 
-def install_commands(spec: Spec, venv: Path, root: Path) -> list[list[str]]:
-    """Return the uv commands that fill ``venv`` for ``spec``.
+def install_commands(spec: Spec, venv: Path, prunebench: Sequence[str]) -> list[list[str]]:
+    """Return the uv commands that fill ``venv`` for ``spec``, with ``prunebench`` (pip
+    arguments: ``source``).
 
     A requirements file that lists tf-keras-nightly (requirements/tf-nightly.txt) is
     installed in two steps, the second without dependencies, for the reason it gives.
     """
     pip = [uv(), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python")]
     if spec.kind == "pins":
-        return [[*pip, *spec.value.split(), "-e", str(root)]]
+        return [[*pip, *spec.value.split(), *prunebench]]
     text = Path(spec.value).read_text()
     if re.search(r"^tf-keras-nightly\b", text, re.MULTILINE):
-        return [[*pip, "-r", spec.value], [*pip, "--no-deps", TFMOT, "-e", str(root)]]
-    return [[*pip, "-r", spec.value, "-e", str(root)]]
+        return [[*pip, "-r", spec.value], [*pip, "--no-deps", TFMOT, *prunebench]]
+    return [[*pip, "-r", spec.value, *prunebench]]
 
 
-def build(spec: Spec, side: str, envs_dir: Path, say: Callable[[str], None] = print) -> str:
-    """Return the interpreter of ``spec`` for ``side``, building its environment if needed."""
+def build(spec: Spec, side: str, envs_dir: Path, say: Callable[[str], None] = print,
+          prunebench: str | None = None) -> str:
+    """Return the interpreter of ``spec`` for ``side``, building its environment if needed
+    (``prunebench``: what installs prunebench there, as ``source`` reads it)."""
     if spec.kind == "python":
         return spec.value
-    root = checkout()
-    folder = (envs_dir / f"{side}-{spec.slug()}-{digest(spec, root)}").absolute()
+    installs, identity = source(prunebench)
+    folder = (envs_dir / f"{side}-{spec.slug()}-{digest(spec, identity)}").absolute()
     if (folder / STAMP).is_file():
         say(f"side {side}: {spec.text}: reusing {folder}")
         return str(folder / "bin" / "python")
     shutil.rmtree(folder, ignore_errors=True)  # an interrupted build: no stamp
     folder.parent.mkdir(parents=True, exist_ok=True)
     commands = [[uv(), "venv", "--quiet", "--seed", "--python", PYTHON_VERSION, str(folder)],
-                *install_commands(spec, folder, root)]
+                *install_commands(spec, folder, installs)]
     say(f"side {side}: {spec.text}: building {folder} with uv")
     for command in commands:
         try:

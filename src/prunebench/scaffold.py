@@ -82,6 +82,10 @@ def add_parser(sub: Any) -> None:
     init.add_argument("--name", help="the task's name (default: the model file's stem)")
     init.add_argument("--module", default="prunebench_task",
                       help="the task module to write (default: prunebench_task.py)")
+    init.add_argument("--requirements", type=Path, metavar="FILE",
+                      help="the requirements file that pins your TensorFlow stack (default: "
+                           "requirements.txt when there is one): a pull request changing it "
+                           "also gets the upgrade verdict, both stacks judged on one machine")
     init.add_argument("--force", action="store_true", help="overwrite files init writes")
 
 
@@ -108,7 +112,7 @@ def cmd_init(args: argparse.Namespace, out: Console, err: Console) -> int:
         partial=partial, prunable=", ".join(prunable),
         labels="integer labels" if args.kind == "classification" else "float32 targets",
         y_type="np.int32" if args.kind == "classification" else "np.float32"))
-    workflow = _packaged("workflow.yml").replace("@NAME@", name)
+    workflow = _workflow(name, here, args.requirements)
     for path, text in ((here / WORKFLOW, workflow), (here / ACTION, _packaged("action.yml"))):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
@@ -121,6 +125,20 @@ def cmd_init(args: argparse.Namespace, out: Console, err: Console) -> int:
     say(f"task {name}: starts from {model_path.name}, partial prunes {partial!r}; next: "
         "prunebench baseline --update --profile quick, then commit baselines/ and .github/")
     return 0
+
+
+def _workflow(name: str, here: Path, requirements: Path | None) -> str:
+    """Return the workflow for the task ``name``: with the upgrade job on pull requests
+    when the project pins its stack in a requirements file, else without it."""
+    text = _packaged("workflow.yml").replace("@NAME@", name)
+    if requirements is None and (here / "requirements.txt").is_file():
+        requirements = Path("requirements.txt")
+    begin, end = text.index("  # @UPGRADE@ begin"), text.index("  # @UPGRADE@ end\n")
+    if requirements is None:
+        return text[:begin] + text[end + len("  # @UPGRADE@ end\n"):]
+    pinned = _inside(here, requirements).relative_to(here.resolve()).as_posix()
+    job = text[text.index("\n", begin) + 1:end].replace("@REQUIREMENTS@", pinned)
+    return text[:begin] + job
 
 
 def _packaged(name: str) -> str:

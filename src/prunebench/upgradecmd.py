@@ -25,6 +25,7 @@ from prunebench import (
 )
 from prunebench.compare import Line
 from prunebench.errors import UsageError
+from prunebench.running import configured_experiments
 
 SCHEMA = "prunebench.upgrade/1"
 DEFAULT_OUT = Path("prunebench-upgrade.json")
@@ -70,6 +71,10 @@ def add_parser(sub: Any, add_seeds: Any, add_common: Any) -> None:
     up.add_argument("--scheduler", metavar="ADDRESS",
                     help="run the units on this Dask scheduler's workers (tcp://host:8786); "
                          "they must see this machine's files (journal, interpreters)")
+    up.add_argument("--prunebench", metavar="SPEC",
+                    help="what each built side installs prunebench from: a requirement, a "
+                         "wheel or a path (default: this checkout, editable, when run from "
+                         "one; else prunebench==<this version>)")
     up.add_argument("--envs", type=Path, default=DEFAULT_ENVS, metavar="DIR",
                     help=f"where built environments live (default {DEFAULT_ENVS})")
     up.add_argument("--journal", type=Path, metavar="DIR",
@@ -102,7 +107,7 @@ def cmd_upgrade(args: argparse.Namespace, out: Console, err: Console) -> int:
     for path in (args.out, args.markdown, args.junit):
         if path is not None:
             record.check_writable(path)
-    chosen = experiments.resolve(args.experiments)
+    chosen = experiments.resolve(args.experiments or configured_experiments() or None)
     thresholds = thresholds.with_figures(*tasks.figure_thresholds([e.task for e in chosen]))
     seeds_a = tuple(dict.fromkeys(args.seeds or DEFAULT_SEEDS))
     seeds_b = tuple(dict.fromkeys(args.b_seeds or seeds_a))
@@ -117,7 +122,8 @@ def cmd_upgrade(args: argparse.Namespace, out: Console, err: Console) -> int:
                         seeds={"A": seeds_a, "B": seeds_b}, rounds=args.rounds,
                         task_specs=tuple(args.task), start=args.start)
     specs = {"A": envbuild.parse(args.from_spec), "B": envbuild.parse(args.to_spec)}
-    sides = {name: abtest.make_side(name, envbuild.build(spec, name, args.envs, note), env)
+    sides = {name: abtest.make_side(name, envbuild.build(spec, name, args.envs, note,
+                                                         args.prunebench), env)
              for (name, spec), env in zip(specs.items(), (args.a_env, args.b_env), strict=True)}
     environments = {name: upgrade.side_environment(side) for name, side in sides.items()}
     differences = gate.environment_differences(environments["B"], environments["A"], "A")
