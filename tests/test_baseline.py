@@ -220,8 +220,9 @@ def test_check_of_a_regressed_record_exits_1_naming_the_metric(tmp_path, monkeyp
     junit, markdown, summary = tmp_path / "junit.xml", tmp_path / "v.md", tmp_path / "summary"
     summary.write_text("earlier step\n")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    verdict = tmp_path / "verdict.json"
     done = prunebench("check", "--baseline", str(path), "--results", str(results),
-                      "--junit", str(junit), "--markdown", str(markdown))
+                      "--junit", str(junit), "--markdown", str(markdown), "--json", str(verdict))
     assert done.returncode == 1, done.stdout + done.stderr
     assert "REGRESSION unpruned.mse:" in done.stdout
     assert "gate: FAIL" in done.stdout
@@ -247,6 +248,12 @@ def test_check_of_a_regressed_record_exits_1_naming_the_metric(tmp_path, monkeyp
     assert said.startswith("## prunebench check: **FAIL**")
     assert "| REGRESSION | `unpruned.mse` |" in said and f"all {len(cases)} checks" in said
     assert summary.read_text() == "earlier step\n" + said
+    # And as JSON: the verdict, its counts, every line.
+    found = json.loads(verdict.read_text())
+    assert (found["verdict"], found["counts"]["regression"]) == ("FAIL", 1)
+    assert len(found["lines"]) == len(cases) and found["seeds"] == [0, 1, 2, 3, 4]
+    [bad] = [ln for ln in found["lines"] if ln["verdict"] == "REGRESSION"]
+    assert (bad["experiment"], bad["figure"], bad["value"]) == ("unpruned", "mse", 1.5)
 
 
 def test_update_from_results_keeps_the_record_with_out(tmp_path):

@@ -171,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "(regressed, changed, improved, undecided), the notes and the verdict")
     check.add_argument("--junit", type=Path, metavar="FILE",
                        help="the verdict as JUnit XML: a test case per experiment and figure")
+    check.add_argument("--json", type=Path, metavar="FILE",
+                       help="the verdict as JSON: the verdict, its counts and every line")
     check.add_argument("--markdown", type=Path, metavar="FILE",
                        help="the verdict as Markdown (also appended to $GITHUB_STEP_SUMMARY "
                             "when it is set)")

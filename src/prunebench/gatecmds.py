@@ -127,7 +127,7 @@ def _refuse_before_running(plan: RunPlan, chosen: dict[str, tuple[Path, str, dic
 
 def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
     thresholds = compare.load_thresholds(args.thresholds)
-    for path in (args.junit, args.markdown):
+    for path in (args.junit, args.markdown, args.json):
         if path is not None:
             record.check_writable(path)
     rec = record.load(args.results) if args.results is not None else None
@@ -212,6 +212,11 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
             f"checks, {len(regressed)} regressed, {count[compare.Verdict.IMPROVEMENT]} improved, "
             f"{count[compare.Verdict.CHANGED]} changed"
             + (f", {undecided} inconclusive" if undecided else ""))
+    if args.json is not None:
+        record.write_json_atomic(args.json, verdicts.document(lines, verdict, {
+            "tensorflow": tf_now, "seeds": rec.seeds, "regime": regime,
+            "baselines": {name: str(path) for name, (path, _, _) in chosen.items()},
+            "differences": differences, "notes": notes}))
     if args.markdown is not None or os.environ.get("GITHUB_STEP_SUMMARY"):
         verdicts.publish_markdown(args.markdown, "\n".join([
             f"## prunebench check: **{verdict}**", "", said.removeprefix("gate: "), "",

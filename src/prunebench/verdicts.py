@@ -76,3 +76,17 @@ def publish_markdown(path: Path | None, text: str) -> None:
         except OSError as exc:
             raise UsageError(f"cannot append to $GITHUB_STEP_SUMMARY {summary}: "
                              f"{exc.strerror or exc}") from None
+
+
+#: The schema of ``check --json``'s document.
+CHECK_SCHEMA = "prunebench.check-verdict/1"
+
+
+def document(lines: Sequence[Line], verdict: str, properties: Mapping[str, object]
+             ) -> dict[str, object]:
+    """Return the verdict as a JSON-ready document: the verdict, its counts, every line."""
+    counts = {v.value.lower(): sum(line.verdict is v for line in lines) for v in Verdict}
+    return {"schema": CHECK_SCHEMA, "verdict": verdict, **properties, "counts": counts,
+            "lines": [{"verdict": line.verdict.value, "experiment": line.experiment,
+                       "figure": line.metric, "value": line.value, "reference": line.baseline,
+                       "limit": line.limit} for line in lines]}
