@@ -13,13 +13,15 @@ from xml.etree import ElementTree
 
 import pytest
 
-from prunebench import compare, envbuild, gate, upgrade
+from prunebench import __version__, compare, envbuild, gate, upgrade
 from prunebench.errors import UsageError
 from test_cli import assert_one_line_usage_error, prunebench
 
 ROOT = Path(__file__).resolve().parents[1]
 INJECT = ROOT / "scripts" / "inject" / "sitecustomize.py"
 PYTHON = sys.executable
+#: Whether the prunebench under test is this checkout (make test), or installed (tox).
+FROM_CHECKOUT = Path(envbuild.__file__).resolve().is_relative_to(ROOT)
 SMALL = ("--experiments", "unpruned", "whole_model", "--profile", "smoke")
 
 #: A sitecustomize for side B only: it notes, per process, every Model.fit, strip_pruning,
@@ -56,7 +58,9 @@ after_import("tf_keras.src.saving.saving_api", _wrap_load)
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["--from", "2.99", "--to", PYTHON], "no requirements for TensorFlow 2.99"),
+        # A TF version names requirements/ of a checkout; installed (tox), that is said.
+        (["--from", "2.99", "--to", PYTHON], "no requirements for TensorFlow 2.99"
+         if FROM_CHECKOUT else "building a side's environment needs a prunebench checkout"),
         (["--from", "nope", "--to", PYTHON], "'nope' is not an interpreter"),
         (["--from", "missing.txt", "--to", PYTHON], "no requirements file missing.txt"),
         (["--from", PYTHON, "--to", PYTHON, "--scheduler", "tcp://x:1", "--jobs", "2"],
@@ -84,8 +88,11 @@ def test_specs_name_interpreters_versions_files_and_pins(tmp_path):
     pins = envbuild.parse("tf-keras==2.21.* tensorflow-model-optimization==0.8.1")
     assert pins.kind == "pins"
     # The nightly installs in two steps, tfmot and prunebench without dependencies.
-    here, identity = envbuild.source()  # run from this checkout: it, editable
-    assert here == ["-e", str(ROOT)] and identity == (ROOT / "pyproject.toml").read_text()
+    here, identity = envbuild.source()
+    if FROM_CHECKOUT:  # run from this checkout: it goes in, editable
+        assert here == ["-e", str(ROOT)] and identity == (ROOT / "pyproject.toml").read_text()
+    else:  # installed (tox's wheel): this version, by name
+        assert here == [f"prunebench=={__version__}"] == [identity]
     steps = envbuild.install_commands(nightly, tmp_path, here)
     assert len(steps) == 2 and "--no-deps" in steps[1] and envbuild.TFMOT in steps[1]
     assert steps[1][-2:] == here
