@@ -195,8 +195,8 @@ def _project_table(pyproject: Path, spec: str) -> str:
 def _prunable_layers(path: Path) -> dict[str, int]:
     """Return {layer: prunable weights} of the model at ``path``; refuse one it cannot use."""
     kerasenv.prepare_environment()
-    model = tasks.base.load_trained(path, "--model")
-    found = {layer.name: sum(int(w.numpy().size) for w in tasks.base.prunable(layer).values())
+    model = tasks.saved.load_trained(path, "--model")
+    found = {layer.name: sum(int(w.numpy().size) for w in tasks.weights.prunable(layer).values())
              for layer in model.layers}
     found = {name: size for name, size in found.items() if size}
     if not found:

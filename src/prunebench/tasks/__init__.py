@@ -17,14 +17,9 @@ from importlib.metadata import entry_points
 
 from prunebench.compare import Band, PairedCheck
 from prunebench.errors import UsageError
-from prunebench.tasks.base import (
-    CLASSIFICATION,
-    REGRESSION,
-    Quality,
-    Task,
-    Training,
-    declared_weights,
-)
+from prunebench.tasks.base import CLASSIFICATION, REGRESSION, Quality, Task
+from prunebench.tasks.training import Training
+from prunebench.tasks.weights import declared_weights
 
 __all__ = [
     "CLASSIFICATION",

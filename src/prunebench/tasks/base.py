@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -17,9 +17,12 @@ import numpy as np
 
 from prunebench import kerasenv, metrics
 from prunebench.compare import Band, PairedCheck
-from prunebench.config import DataConfig, ExperimentConfig, Profile, TrainConfig
+from prunebench.config import DataConfig, ExperimentConfig, Profile
 from prunebench.data import Dataset
 from prunebench.errors import UsageError
+from prunebench.tasks.saved import load_trained
+from prunebench.tasks.training import Training
+from prunebench.tasks.weights import prunable
 
 DIRECTIONS = ("lower", "higher")
 #: What a task predicts: decides its loss and its quality figures.
@@ -85,165 +88,6 @@ COMPILE = {
     "regression": {"loss": "mean_squared_error", "metrics": ["mae", "mse"]},
     "classification": {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]},
 }
-
-
-#: Weights tfmot's prune_registry prunes, by layer class name: the figures' denominator.
-_DECLARED = {
-    "Dense": ("kernel",), "Conv1D": ("kernel",), "Conv2D": ("kernel",), "Conv3D": ("kernel",),
-    "Conv1DTranspose": ("kernel",), "Conv2DTranspose": ("kernel",),
-    "Conv3DTranspose": ("kernel",),
-    "SeparableConv1D": ("pointwise_kernel",), "SeparableConv2D": ("pointwise_kernel",),
-    "Embedding": ("embeddings",),
-    "MultiHeadAttention": ("_query_dense.kernel", "_key_dense.kernel", "_value_dense.kernel",
-                           "_output_dense.kernel"),
-    "LSTM": ("cell.kernel", "cell.recurrent_kernel"), "GRU": ("cell.kernel", "cell.recurrent_kernel"),
-    "SimpleRNN": ("cell.kernel", "cell.recurrent_kernel"),
-}
-
-
-def declared_names(layer: Any) -> tuple[str, ...]:
-    """Return the attribute paths of ``layer``'s prunable weights ('cell.recurrent_kernel')."""
-    return _DECLARED.get(type(layer).__name__, ())
-
-
-def _resolve(layer: Any, path: str) -> Any:
-    for part in path.split("."):
-        layer = getattr(layer, part)
-    return layer
-
-
-def _own_prunable(layer: Any) -> list[Any]:
-    """Return the weights a custom layer declares through tfmot's ``PrunableLayer``
-    interface (``get_prunable_weights``); [] for any other layer."""
-    if not isinstance(layer, kerasenv.tfmot().sparsity.keras.PrunableLayer):
-        return []
-    return list(layer.get_prunable_weights())
-
-
-def prunable(layer: Any) -> dict[str, Any]:
-    """Return ``{'weight': variable}`` of the weights tfmot prunes in ``layer``.
-
-    Built-in layers: those tfmot's prune registry prunes ('recurrent_kernel'; attention's
-    by sub-layer, 'query_dense/kernel'). A custom layer: what its ``get_prunable_weights``
-    returns (tfmot's ``PrunableLayer``), named by the variable ('kernel_a').
-    """
-    found = {path.removeprefix("cell.").lstrip("_").replace(".", "/"): _resolve(layer, path)
-             for path in declared_names(layer)}
-    for variable in _own_prunable(layer):
-        found[variable.name.split("/")[-1].split(":")[0]] = variable
-    return found
-
-
-def declared_weights(model: Any, layers: Any = None) -> dict[str, np.ndarray]:
-    """Return {'layer/weight': array} of the prunable weights of ``layers`` (default: all)."""
-    wanted = None if layers is None else set(layers)
-    return {f"{layer.name}/{short}": np.asarray(variable.numpy())
-            for layer in model.layers if wanted is None or layer.name in wanted
-            for short, variable in prunable(layer).items()}
-
-
-@dataclass(frozen=True)
-class Training:
-    """How a task compiles and fits its models, where it owns that; None keeps prunebench's.
-
-    Attributes:
-        optimizer: A callable returning a new optimizer of ``kerasenv.keras()`` for each
-            fit (an optimizer keeps state), e.g. ``lambda: keras.optimizers.SGD(momentum=0.9)``.
-            None: adam.
-        loss: The loss as ``Model.compile`` takes it. None: the kind's (MSE, sparse
-            cross-entropy).
-        metrics: Metrics compiled in (``fit`` reports them; the gate judges the task's
-            quality figures). None: the kind's.
-        batch_size: Rows per step of every fit. None: the profile's.
-        epochs: ``{profile: (unpruned epochs, fine-tune epochs)}``; a profile not named
-            keeps its budget.
-        patience: Early stopping's patience of every fit. None: the profile's.
-        validation_split: The share of the training rows early stopping watches. None:
-            the profile's.
-        callbacks: A callable returning new callbacks for each fit; they run after
-            tfmot's (the masks are updated first) and before early stopping.
-    """
-
-    optimizer: Callable[[], Any] | None = None
-    loss: Any = None
-    metrics: Sequence[Any] | None = None
-    batch_size: int | None = None
-    epochs: Mapping[str, tuple[int, int]] = field(default_factory=dict)
-    patience: int | None = None
-    validation_split: float | None = None
-    callbacks: Callable[[], Sequence[Any]] | None = None
-
-    def budget(self, config: TrainConfig, epochs: int | None) -> TrainConfig:
-        """Return ``config`` with this training's choices, described for the record."""
-        chosen: dict[str, Any] = {"batch_size": self.batch_size, "patience": self.patience,
-                  "validation_split": self.validation_split, "epochs": epochs}
-        return replace(config, **{k: v for k, v in chosen.items() if v is not None},
-                       compiled_with=self.describe(),
-                       callbacks=tuple(type(c).__name__ for c in self.new_callbacks()))
-
-    def describe(self) -> str:
-        """Return what the model is compiled with: 'optimizer SGD(momentum=0.9), loss ...'."""
-        said = []
-        if self.optimizer is not None:
-            said.append(f"optimizer {describe_optimizer(self.optimizer())}")
-        if self.loss is not None:
-            said.append(f"loss {getattr(self.loss, '__name__', None) or self.loss!r}")
-        if self.metrics is not None:
-            names = [getattr(m, "__name__", None) or getattr(m, "name", None) or str(m)
-                     for m in self.metrics]
-            said.append(f"metrics {', '.join(names) or 'none'}")
-        return "; ".join(said)
-
-    def new_callbacks(self) -> list[Any]:
-        return list(self.callbacks()) if self.callbacks is not None else []
-
-
-#: Optimizer settings that are bookkeeping, not the optimisation.
-_OPTIMIZER_BOOKKEEPING = {"name", "is_legacy_optimizer", "jit_compile"}
-
-
-def describe_optimizer(optimizer: Any) -> str:
-    """Return 'SGD(momentum=0.9)': the class and the settings that differ from its defaults."""
-    config = optimizer.get_config()
-    try:
-        defaults = type(optimizer)().get_config()
-    except TypeError:  # an optimizer that needs arguments: every setting is said
-        defaults = {}
-    changed = [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v!r}"
-               for k, v in sorted(config.items())
-               if k not in _OPTIMIZER_BOOKKEEPING and (k not in defaults or defaults[k] != v)]
-    return f"{type(optimizer).__name__}({', '.join(changed)})"
-
-
-def load_trained(path: Path, said: str) -> Any:
-    """Return the model saved at ``path`` (``.h5``, ``.keras``, a SavedModel folder), loaded
-    with ``kerasenv.keras()``, uncompiled; a UsageError starting with ``said`` when there is
-    none, it does not load, or Keras 3 saved it (tfmot prunes tf-keras models)."""
-    if not path.exists():
-        raise UsageError(f"{said}: no trained model at {path}")
-    saved_by = _keras_version_of(path)
-    if saved_by is not None and int(saved_by.split(".")[0]) >= 3:
-        raise UsageError(f"{said}: {path} was saved by Keras {saved_by} (`import keras`), "
-                         "whose models tfmot cannot prune: build and save it with "
-                         "prunebench.kerasenv.keras() (tf_keras)")
-    try:
-        return kerasenv.keras().models.load_model(path, compile=False)
-    except (OSError, ValueError, TypeError, KeyError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UsageError(f"{said}: cannot load the trained model {path}: {first}") from None
-
-
-def _keras_version_of(path: Path) -> str | None:
-    """Return the Keras version a ``.keras`` file records (its metadata.json), else None."""
-    import json
-    import zipfile
-
-    if path.suffix != ".keras" or not zipfile.is_zipfile(path):
-        return None
-    with zipfile.ZipFile(path) as archive:
-        if "metadata.json" not in archive.namelist():
-            return None
-        return str(json.loads(archive.read("metadata.json")).get("keras_version", "")) or None
 
 
 def standard_experiments() -> tuple[ExperimentConfig, ...]:
