@@ -6,10 +6,13 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from prunebench.record import SCHEMA
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def prunebench(*args: str, cwd=None, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -162,3 +165,13 @@ def test_a_run_plan_takes_its_defaults_and_leaves_the_command_line_as_parsed():
     both = cli.build_parser().parse_args(["run", "--jobs", "2", "--scheduler", "tcp://x:1"])
     with pytest.raises(UsageError, match="give one"):
         RunPlan.from_args(both)
+
+
+def test_a_check_of_a_task_given_with_task_judges_that_task_only(tmp_path):
+    """Outside this checkout, with no baselines of the built-in tasks: `check --task` means
+    that task, whose missing baseline is what it says, before anything trains."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests" / "data"), "COLUMNS": "200"}
+    done = subprocess.run([sys.executable, "-m", "prunebench.cli", "check", "--task",
+                           "spec_task:TASK", "--profile", "smoke"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert_one_line_usage_error(done, "no baseline baselines/spec_task/tf")

@@ -68,8 +68,8 @@ def _describe_baseline(document: dict, path: Path, profile: str) -> str:
 def _judged_tasks(args: argparse.Namespace, rec: record.RunRecord | None,
                   named: Sequence[str] = ()) -> list[str]:
     """Return the tasks a check judges: the record's, the named experiments' (``named``,
-    else ``--experiments``), those of the --baseline file's experiments, or every
-    registered task that has a baseline (the seed's always)."""
+    else ``--experiments``), those of the --baseline file's experiments, the project's and
+    ``--task``'s, or every registered task that has a baseline (the seed's always)."""
     if rec is not None:
         return rec.tasks()
     named = named or args.experiments or ()
@@ -80,8 +80,9 @@ def _judged_tasks(args: argparse.Namespace, rec: record.RunRecord | None,
                                         args.baseline)["experiments"]
         return list(dict.fromkeys(experiments.get_experiment(n).task for n in held))
     configured = configured_tasks()
-    if configured:  # a project that names its tasks judges those
-        return configured
+    given = [tasks.load_spec(spec).name for spec in getattr(args, "task", [])]
+    if configured or given:  # a project's tasks, and those given with --task: those only
+        return list(dict.fromkeys([*configured, *given]))
     found = [tasks.DEFAULT]
     for name, task in tasks.all_tasks().items():
         if name != tasks.DEFAULT and any(baseline.task_dir(task).glob("tf*.json")):
@@ -132,7 +133,10 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
             record.check_writable(path)
     rec = record.load(args.results) if args.results is not None else None
     tf_now = str(rec.environment.get("tf") if rec else kerasenv.tf_version())
-    required = rec is not None or bool(args.experiments)
+    # Tasks named (a record's, --experiments', --task's, the project's) need their
+    # baselines; of the default set, those without one are left out, said so.
+    required = (rec is not None or bool(args.experiments) or bool(args.task)
+                or bool(configured_tasks()))
     chosen, skipped = _baselines(args, tf_now, _judged_tasks(args, rec), required)
     judged_tasks = list(chosen)
     thresholds = thresholds.with_figures(*tasks.figure_thresholds(judged_tasks))
