@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import subprocess
 import sys
@@ -438,3 +439,17 @@ def test_a_task_may_train_on_a_tf_data_pipeline(smoke_profile):
     endless = dataclasses.replace(loaded, train=loaded.train.filter(lambda x, y: True))
     with pytest.raises(UsageError, match="no known, finite length"):
         endless.steps_per_epoch(32, 0.2)
+
+
+def test_a_start_is_hashed_once_and_again_when_it_changes(tmp_path, monkeypatch):
+    start = tmp_path / "m.h5"
+    start.write_bytes(b"first weights")
+    task = dataclasses.replace(tasks.get("friedman1"), start=start)
+    reads = []
+    real = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self) or real(self))
+    first = task.start_label()
+    assert task.start_label() == first and len(reads) == 1  # every result records it: read once
+    start.write_bytes(b"other weights, longer")
+    assert task.start_label() != first and len(reads) == 2
+    assert first == f"{start} sha256:{hashlib.sha256(b'first weights').hexdigest()[:16]}"

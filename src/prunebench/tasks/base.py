@@ -6,7 +6,6 @@ inference and the gate read a task only through this interface; they never name 
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -20,7 +19,7 @@ from prunebench.compare import Band, PairedCheck
 from prunebench.config import DataConfig, ExperimentConfig, Profile
 from prunebench.data import Dataset
 from prunebench.errors import UsageError
-from prunebench.tasks.saved import load_trained
+from prunebench.tasks.saved import load_trained, start_label
 from prunebench.tasks.training import Training
 from prunebench.tasks.weights import prunable
 
@@ -230,17 +229,7 @@ class Task:
     def start_label(self) -> str:
         """Return where every seed starts: '' (from scratch), a file with its SHA-256, or a
         callable's name."""
-        if self.start is None:
-            return ""
-        if callable(self.start):
-            return f"{self.start.__module__}.{getattr(self.start, '__qualname__', self.start)}"
-        path = Path(self.start)
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        sha = hashlib.sha256()
-        for file in files:
-            sha.update(file.relative_to(path).as_posix().encode() if path.is_dir() else b"")
-            sha.update(file.read_bytes() if file.is_file() else b"")
-        return f"{path} sha256:{sha.hexdigest()[:16]}"
+        return start_label(self.start)
 
     def _prunable_keras(self, model: Any, said: str) -> Any:
         expected = kerasenv.keras()
@@ -305,3 +294,4 @@ class Task:
                         if type(layer).__name__ == "Conv2D" and tuple(layer.kernel_size) == (1, 1)]
             return [layer.name for layer in with_weights]
         return list(self.partial_layers)
+
