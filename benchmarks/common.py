@@ -34,7 +34,7 @@ def train_and_keep(names):
     """Train ``names`` once on SEED, keep their models in MODELS_DIR, return their figures."""
     import numpy as np
 
-    from prunebench import config, data, experiments, kerasenv, runners
+    from prunebench import config, experiments, kerasenv, runners, tasks
 
     # The harness's own timing blocks feed no asv figure (the time_ benchmarks time
     # the saved models themselves): one block keeps them from costing asv twice.
@@ -43,7 +43,7 @@ def train_and_keep(names):
     chosen = [e for e in experiments.resolve(names)
               if e.quantize == "none" or kerasenv.pqat_supported()]
     results = runners.run(chosen, [SEED], profile, keep_dir=Path(MODELS_DIR))
-    np.save(Path(MODELS_DIR) / X_TEST, data.load_data(profile.data).x_test)
+    np.save(Path(MODELS_DIR) / X_TEST, tasks.builtin(config.SEED_TASK).load_data(profile.data).x_test)
     return {r.experiment: r.metrics for r in results}
 
 

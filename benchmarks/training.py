@@ -16,18 +16,19 @@ class Training:
 
     def peakmem_train(self):
         """Peak RSS of building, fitting, pruning and fine-tuning the three experiments."""
-        from prunebench import config, data, experiments, kerasenv, models, pruning, train
+        from prunebench import config, experiments, kerasenv, models, pruning, tasks, train
 
         profile = config.get_profile(PROFILE)
         short = config.TrainConfig(epochs=SHORT_EPOCHS, patience=SHORT_EPOCHS)
-        dataset = data.load_data(profile.data)
+        task = tasks.builtin(config.SEED_TASK)
+        dataset = task.load_data(profile.data)
         kerasenv.seed_everything(0)
-        base = models.build_model(dataset.x_train.shape[1])
-        models.compile_model(base)
+        base = task.build(dataset)
+        task.compile(base)
         train.train(base, dataset, short)
         for experiment in experiments.resolve(None)[1:]:
             wrapped = pruning.apply_pruning(models.copy_model(base), experiment.prune,
-                                            (models.HIDDEN_LAYER,))
-            models.compile_model(wrapped)
+                                            task.partial_layers)
+            task.compile(wrapped)
             train.train(wrapped, dataset, short, callbacks=pruning.callbacks())
             pruning.strip(wrapped)

@@ -19,7 +19,7 @@ import time
 import zipfile
 
 from prunebench import config, experiments, kerasenv, runners
-from prunebench.data import load_data
+from prunebench.tasks.friedman1 import load_data
 
 
 def bare_seed(seed: int, profile: config.Profile) -> None:

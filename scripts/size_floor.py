@@ -14,13 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from prunebench import export, kerasenv, models
+from prunebench import export, kerasenv
 from prunebench.metrics import zipped_size
+from prunebench.tasks.friedman1 import build_model
 
 
 def main() -> None:
     kerasenv.keras()
-    model = models.build_model(10)
+    model = build_model(10)
     params = model.count_params()
     model.set_weights([np.zeros_like(w) for w in model.get_weights()])
     with tempfile.TemporaryDirectory() as tmp:

@@ -30,7 +30,7 @@ def smoke_profile() -> config.Profile:
 
 @pytest.fixture(scope="session")
 def tiny_data(smoke_profile: config.Profile):
-    from prunebench.data import load_data
+    from prunebench.tasks.friedman1 import load_data
 
     return load_data(smoke_profile.data)
 

@@ -17,12 +17,12 @@ from prunebench import (
     html_report,
     kerasenv,
     metrics,
-    models,
     pruning,
     record,
     runners,
 )
 from prunebench.errors import UsageError
+from prunebench.tasks import friedman1
 
 
 def test_sweep_group_is_four_sparsities_two_schedules_two_scopes():
@@ -30,7 +30,7 @@ def test_sweep_group_is_four_sparsities_two_schedules_two_scopes():
     assert chosen[0].name == experiments.UNPRUNED
     grid = {(e.prune.scope, e.prune.schedule, e.prune.target_sparsity) for e in chosen[1:]}
     assert grid == {(scope, schedule, target) for scope in ("whole_model", "hidden_dense")
-                    for schedule in config.SCHEDULES for target in experiments.SWEEP_SPARSITIES}
+                    for schedule in config.SCHEDULES for target in friedman1.SWEEP_SPARSITIES}
     assert len(chosen) == 17
 
 
@@ -158,8 +158,8 @@ def test_random_control_reaches_its_sparsity_exactly(beyond_run):
 
 
 def test_random_masks_are_seeded_and_exact():
-    model = models.build_model(10)
-    layers = [models.HIDDEN_LAYER]  # the scope's layers, as the task gives them
+    model = friedman1.build_model(10)
+    layers = [friedman1.HIDDEN_LAYER]  # the scope's layers, as the task gives them
     prune = config.PruneConfig("hidden_dense", target_sparsity=0.75, method="random")
     first = pruning.random_masks(model, layers, prune, seed=0)
     again = pruning.random_masks(model, layers, prune, seed=0)["hidden"]

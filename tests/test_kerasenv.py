@@ -105,7 +105,7 @@ def test_parse_minor(text, minor):
 def test_model_is_built_with_the_keras_tfmot_prunes():
     keras = kerasenv.keras()
     tfmot = kerasenv.tfmot()
-    from prunebench.models import build_model
+    from prunebench.tasks.friedman1 import build_model
 
     model = build_model(10)
     assert isinstance(model, keras.Model)

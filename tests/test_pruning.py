@@ -22,15 +22,15 @@ ONE_EPOCH = config.TrainConfig(epochs=1, patience=1, batch_size=4)
 
 def _trained_base(data):
     kerasenv.seed_everything(0)
-    base = models.build_model(data.x_train.shape[1])
-    models.compile_model(base)
+    base = friedman1.TASK.build(data)
+    friedman1.TASK.compile(base)
     train.train(base, data, ONE_EPOCH)
     return base
 
 
 def _prune_and_fit(base, prune_config, data):
     wrapped = pruning.apply_pruning(models.copy_model(base), prune_config, PARTIAL)
-    models.compile_model(wrapped)
+    friedman1.TASK.compile(wrapped)
     train.train(wrapped, data, ONE_EPOCH, callbacks=pruning.callbacks())
     return wrapped
 
@@ -45,7 +45,7 @@ def test_zero_sparsity_is_noop(base, tiny_data):
         scope="whole_model", target_sparsity=0.0))
     before = wrapped.predict(tiny_data.x_test, verbose=0)
     np.testing.assert_array_equal(before, base.predict(tiny_data.x_test, verbose=0))
-    models.compile_model(wrapped)
+    friedman1.TASK.compile(wrapped)
     train.train(wrapped, tiny_data, ONE_EPOCH, callbacks=pruning.callbacks())
     kernels = pruning.prunable_kernels(pruning.strip(wrapped))
     assert_sparsity(kernels.values(), 0.0, atol=0.0)
@@ -58,15 +58,15 @@ def test_whole_model_reaches_target_sparsity(base, tiny_data, target):
     for name, kernel in kernels.items():
         # tfmot rounds the number of pruned weights per layer to a whole weight.
         assert_sparsity([kernel], target, atol=1 / kernel.size), name
-    assert pruning.wrapped_layers(wrapped) == {models.HIDDEN_LAYER, models.OUTPUT_LAYER}
+    assert pruning.wrapped_layers(wrapped) == {friedman1.HIDDEN_LAYER, friedman1.OUTPUT_LAYER}
 
 
 def test_hidden_dense_scope_prunes_only_the_hidden_kernel(base, tiny_data):
     wrapped = _prune_and_fit(base, config.PruneConfig("hidden_dense", 0.5), tiny_data)
     kernels = pruning.prunable_kernels(pruning.strip(wrapped))
-    assert_sparsity([kernels[models.HIDDEN_LAYER]], 0.5, atol=1e-3)
-    assert_sparsity([kernels[models.OUTPUT_LAYER]], 0.0, atol=0.0)
-    assert pruning.wrapped_layers(wrapped) == {models.HIDDEN_LAYER}
+    assert_sparsity([kernels[friedman1.HIDDEN_LAYER]], 0.5, atol=1e-3)
+    assert_sparsity([kernels[friedman1.OUTPUT_LAYER]], 0.0, atol=0.0)
+    assert pruning.wrapped_layers(wrapped) == {friedman1.HIDDEN_LAYER}
 
 
 def test_pruning_a_copy_leaves_the_trained_base_untouched(base, tiny_data):

@@ -31,6 +31,7 @@ from prunebench import (
     tasks,
 )
 from prunebench.errors import UsageError
+from prunebench.tasks import friedman1
 
 ROOT = Path(__file__).resolve().parents[1]
 ZOO = experiments.ZOO
@@ -79,8 +80,46 @@ def test_unknown_task_experiment_names_what_the_task_has():
 
 def test_a_task_needs_its_unpruned_experiment():
     with pytest.raises(UsageError, match="unpruned"):
-        tasks.Task(name="broken", description="", load_data=data.load_data,
+        tasks.Task(name="broken", description="", load_data=friedman1.load_data,
                    build_model=lambda d: None, experiments=(experiments.REGISTRY["whole_model"],))
+
+
+def _task(**given):
+    base = dict(name="mine", description="", load_data=friedman1.load_data,
+                build_model=friedman1.TASK.build_model, kind="regression")
+    return tasks.Task(**{**base, **given})
+
+
+@pytest.mark.parametrize("given, said", [
+    ({"groups": {"few": ("unpruned", "nosuch")}}, r"group 'few' \['nosuch'\] are not its own"),
+    ({"groups": {"partial": ("unpruned",)}}, r"\['partial'\] name both a group and an experiment"),
+    ({"gated": ("unpruned", "whole_90")}, r"gated experiments \['whole_90'\] are not its own"),
+])
+def test_a_tasks_groups_and_gated_are_its_own_experiments(given, said):
+    with pytest.raises(UsageError, match=said):
+        _task(**given)
+
+
+def test_only_the_seeds_task_has_bare_names():
+    with pytest.raises(UsageError, match="only the built-in friedman1 is the seed's task"):
+        tasks.register(_task(seed=True))
+    groups = _task(groups={"two": ("unpruned", "partial")})
+    assert groups.qualified("two") == "mine/two" and friedman1.TASK.qualified("sweep") == "sweep"
+
+
+def test_the_seeds_catalogue_is_its_task_modules_and_no_other_module_names_it():
+    """friedman1 is a task like the others: its experiments and groups come from its
+    module, and outside the registry nothing asks whether a task is the default one."""
+    assert experiments.GROUPS["sweep"] == tuple(friedman1.TASK.groups["sweep"])
+    assert [e.name for e in experiments.task_experiments(friedman1.TASK)] == [
+        e.name for e in friedman1.TASK.experiments]
+    src = ROOT / "src" / "prunebench"
+    naming = [f"{path.relative_to(src)}:{number}" for path in src.rglob("*.py")
+              if path.parent.name != "tasks"
+              for number, line in enumerate(path.read_text().splitlines(), 1)
+              if "tasks.DEFAULT" in line
+              or ('"friedman1"' in line and not line.startswith("SEED_TASK = "))]
+    assert naming == [], naming  # the name's one source: config.SEED_TASK
 
 
 @pytest.mark.parametrize("layout, shape", [("flat", (64,)), ("flat784", (784,)),
@@ -250,7 +289,7 @@ def _two_kernel_task() -> tasks.Task:
                                  keras.layers.Dense(1, name="output")], name="two_kernels")
 
     return tasks.Task(name="two_kernels", description="a custom PrunableLayer",
-                      load_data=data.load_data, build_model=build, kind="regression",
+                      load_data=friedman1.load_data, build_model=build, kind="regression",
                       partial_layers=("two",))
 
 

@@ -37,11 +37,10 @@ def task_dir(task: Any = None) -> Path:
     relative to the working directory unless the task says otherwise, or the project's
     ``[tool.prunebench] baselines`` folder stands for baselines/.
     """
-    from prunebench import tasks
 
     configured = project.current()
     root = configured.baselines if configured and configured.baselines else BASELINE_DIR
-    if task is None or task.name == tasks.DEFAULT:
+    if task is None or task.seed:
         return root
     return task.baseline_dir if task.baseline_dir is not None else root / task.name
 

@@ -50,6 +50,11 @@ def validate_seed(value: object) -> int:
     return value
 
 
+#: The seed tutorial's task (prunebench.tasks.friedman1): what an experiment runs on when
+#: its record predates tasks.
+SEED_TASK = "friedman1"
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """The seed's data: make_friedman1 and a fixed train/test split."""
@@ -182,7 +187,7 @@ class ExperimentConfig:
     prune: PruneConfig | None = None
     quantize: str = "none"
     #: The task (model family) it runs on: prunebench.tasks.
-    task: str = "friedman1"
+    task: str = SEED_TASK
 
     def __post_init__(self) -> None:
         _require(self.quantize in QUANTIZATIONS,
@@ -257,7 +262,7 @@ def run_digest(experiment: ExperimentConfig, profile: Profile) -> str:
 #: digest while at the default, so adding them did not orphan the stored baselines.
 LATER_OPTIONS: dict[str, object] = {
     "method": "magnitude", "m_by_n": None, "ramp_fraction": 0.5, "quantize": "none",
-    "block_size": None, "sparse_tflite": False, "task": "friedman1",
+    "block_size": None, "sparse_tflite": False, "task": SEED_TASK,
     "compiled_with": "", "callbacks": (),
 }
 

@@ -1,4 +1,6 @@
-"""The data sets: the seed's make_friedman1, and the digits that ship with scikit-learn."""
+"""A task's data (Dataset), and the digits that ship with scikit-learn (the zoo's).
+
+The seed's make_friedman1 lives with its task, prunebench.tasks.friedman1."""
 
 from __future__ import annotations
 
@@ -52,22 +54,6 @@ class Dataset:
         return batches
 
 
-def load_data(config: DataConfig) -> Dataset:
-    """Return the train/test split of make_friedman1 that ``config`` describes."""
-    from sklearn.datasets import make_friedman1  # scikit-learn loads only when data is made
-    from sklearn.model_selection import train_test_split
-
-    x, y = make_friedman1(
-        n_samples=config.n_samples, n_features=config.n_features, random_state=config.data_seed
-    )
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=config.test_size, random_state=config.split_seed
-    )
-    as32 = np.float32
-    return Dataset(x_train.astype(as32), y_train.astype(as32),
-                   x_test.astype(as32), y_test.astype(as32))
-
-
 #: load_digits: 1,797 8x8 images, pixel values 0..16, ten classes.
 DIGITS_LEVELS = 17
 DIGITS_SIDE = 8
@@ -107,8 +93,8 @@ def _digits_layout(images: np.ndarray, layout: str) -> np.ndarray:
 def digits(config: DataConfig, layout: str) -> Dataset:
     """Return load_digits split by ``config`` (test_size, split_seed), stratified by class.
 
-    ``config.n_samples`` caps the rows (the smoke profile's 1,000); the rest of the
-    DataConfig describes friedman1 and is not used.
+    ``config.n_samples`` caps the rows (the smoke profile's 1,000); n_features and
+    data_seed are make_friedman1's and not used.
     """
     if layout not in LAYOUTS:
         raise ValueError(f"unknown digits layout {layout!r}; one of {LAYOUTS}")

@@ -1,4 +1,10 @@
-"""The named experiment registry: one entry per experiment, never one module per experiment."""
+"""The experiment registry: every task's experiments by name, groups of them, their curves.
+
+Each task holds its own catalogue (``Task.experiments``, ``Task.groups``): the seed's
+sweeps, controls and PQAT are in prunebench.tasks.friedman1 beside its model and data. This
+module names them for the whole registry ('<task>/<experiment>', the seed's task bare) and
+resolves what a command line names into the experiments to run.
+"""
 
 from __future__ import annotations
 
@@ -6,176 +12,82 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from prunebench import tasks
-from prunebench.config import DEFAULT_TARGET_SPARSITY, ExperimentConfig, PruneConfig
+from prunebench.config import ExperimentConfig
 from prunebench.errors import UsageError
+from prunebench.tasks.base import TASK_SEPARATOR, UNPRUNED
 
-#: The reference every pruned experiment starts from (and is compared with).
-UNPRUNED = "unpruned"
-
-#: The sweep's target sparsities: 2x to 16x fewer non-zero weights in the pruned layers.
-SWEEP_SPARSITIES = (0.5, 0.75, 0.875, 0.9375)
-_SCOPE_PREFIX = {"whole_model": "whole", "hidden_dense": "dense"}
-_SCOPE_TEXT = {"whole_model": "every layer", "hidden_dense": "the hidden Dense layer"}
-_SCHEDULE_TEXT = {"constant": "ConstantSparsity", "polynomial": "PolynomialDecay 0 ->"}
-_SCHEDULE_SHORT = {"constant": "const", "polynomial": "poly"}
-
-
-def _percent(sparsity: float) -> str:
-    return f"{sparsity * 100:g}"
-
-
-def _canonical() -> list[ExperimentConfig]:
-    return [
-        ExperimentConfig(
-            name=UNPRUNED,
-            description="the seed's MLP trained from scratch, no pruning",
-        ),
-        ExperimentConfig(
-            name="whole_model",
-            description="prune_low_magnitude on the whole trained model, fine-tuned",
-            prune=PruneConfig(scope="whole_model"),
-        ),
-        ExperimentConfig(
-            name="dense_only",
-            description="only the hidden Dense layer wrapped, fine-tuned",
-            prune=PruneConfig(scope="hidden_dense"),
-        ),
-    ]
-
-
-def _sweep() -> list[ExperimentConfig]:
-    """Magnitude pruning at every sweep sparsity, both schedules, both scopes.
-
-    ConstantSparsity at 0.5 is the canonical whole_model / dense_only, not repeated.
-    """
-    found = []
-    for scope, prefix in _SCOPE_PREFIX.items():
-        for schedule in ("constant", "polynomial"):
-            for target in SWEEP_SPARSITIES:
-                if schedule == "constant" and target == DEFAULT_TARGET_SPARSITY:
-                    continue
-                found.append(ExperimentConfig(
-                    name=f"{prefix}_{_SCHEDULE_SHORT[schedule]}_{_percent(target)}",
-                    description=(f"{_SCHEDULE_TEXT[schedule]} {target:g} on "
-                                 f"{_SCOPE_TEXT[scope]}, fine-tuned"),
-                    prune=PruneConfig(scope=scope, schedule=schedule, target_sparsity=target),
-                ))
-    return found
-
-
-def _random() -> list[ExperimentConfig]:
-    """The control: the same sparsities with a random fixed mask instead of magnitudes."""
-    return [
-        ExperimentConfig(
-            name=f"{prefix}_random_{_percent(target)}",
-            description=(f"random fixed mask at {target:g} on {_SCOPE_TEXT[scope]}, "
-                         "fine-tuned (the magnitude criterion's control)"),
-            prune=PruneConfig(scope=scope, target_sparsity=target, method="random"),
-        )
-        for scope, prefix in _SCOPE_PREFIX.items()
-        for target in SWEEP_SPARSITIES
-    ]
-
-
-def _structured_and_quantized() -> list[ExperimentConfig]:
-    return [
-        *(ExperimentConfig(
-            name=f"{prefix}_2by4",
-            description=f"2:4 structured sparsity (sparsity_m_by_n) on {_SCOPE_TEXT[scope]}",
-            prune=PruneConfig(scope=scope, m_by_n=(2, 4)),
-        ) for scope, prefix in _SCOPE_PREFIX.items()),
-        *(ExperimentConfig(
-            name=f"whole_pqat_{_percent(target)}",
-            description=(f"whole model pruned to {target:g}, then pruning-preserving "
-                         "quantization-aware training (PQAT), int8 TFLite"),
-            prune=PruneConfig(scope="whole_model", target_sparsity=target),
-            quantize="pqat",
-        ) for target in (0.5, 0.875)),
-    ]
-
-
-#: Separates a task from its experiment in a name: 'digits_cnn/whole_model'.
-TASK_SEPARATOR = "/"
+__all__ = ["CANONICAL", "GROUPS", "REGISTRY", "TASK_SEPARATOR", "UNPRUNED", "ZOO", "family",
+           "gated_of", "get_experiment", "resolve", "task_experiments", "task_named",
+           "unpruned_of"]
 
 
 def task_experiments(task: tasks.Task) -> list[ExperimentConfig]:
-    """Return a task's experiments named '<task>/<experiment>' (the seed's task: its registry)."""
-    if task.name == tasks.DEFAULT:
-        return [e for e in REGISTRY.values() if e.task == tasks.DEFAULT]
-    return [replace(e, name=f"{task.name}{TASK_SEPARATOR}{e.name}", task=task.name)
-            for e in task.experiments]
+    """Return a task's experiments named as the registry names them ('<task>/<experiment>')."""
+    return [replace(e, name=task.qualified(e.name), task=task.name) for e in task.experiments]
 
 
 def unpruned_of(task: str) -> str:
     """Return the name of ``task``'s unpruned experiment, the one its others fine-tune."""
-    return UNPRUNED if task == tasks.DEFAULT else f"{task}{TASK_SEPARATOR}{UNPRUNED}"
+    return tasks.qualified(task, UNPRUNED)
 
 
 def task_named(experiment: str) -> str:
     """Return the task an experiment's name says: '<task>/<name>', or the seed's bare names."""
-    task, separator, _ = experiment.partition(TASK_SEPARATOR)
-    return task if separator else tasks.DEFAULT
+    return tasks.task_named(experiment)
 
 
 def gated_of(task: tasks.Task) -> tuple[str, ...]:
     """Return the experiments ``task``'s baselines hold and the gate judges."""
-    if task.name == tasks.DEFAULT:
-        return GROUPS["gated"]
-    return tuple(f"{task.name}{TASK_SEPARATOR}{name}" for name in task.gated)
+    return tuple(task.qualified(name) for name in task.gated)
 
 
-_SWEEP = _sweep()
-_RANDOM = _random()
+_BUILTIN = {name: tasks.builtin(name) for name in tasks.BUILTIN}
+_EXPERIMENTS = {name: task_experiments(task) for name, task in _BUILTIN.items()}
 REGISTRY: dict[str, ExperimentConfig] = {
-    e.name: e for e in (*_canonical(), *_SWEEP, *_RANDOM, *_structured_and_quantized())
-}
+    e.name: e for found in _EXPERIMENTS.values() for e in found}
 #: The built-in zoo beyond the seed's task, in registry order.
-ZOO = tuple(name for name in tasks.BUILTIN if name != tasks.DEFAULT)
-_ZOO_EXPERIMENTS = {task: task_experiments(tasks.builtin(task)) for task in ZOO}
-REGISTRY.update({e.name: e for found in _ZOO_EXPERIMENTS.values() for e in found})
+ZOO = tuple(name for name, task in _BUILTIN.items() if not task.seed)
+_SEED = next(task for task in _BUILTIN.values() if task.seed)
 
-CANONICAL = (UNPRUNED, "whole_model", "dense_only")
-
-#: What every version's baseline of the seed's task holds and `prunebench check` judges:
-#: the canonical three and one point of each other family whose figures are steady enough
-#: to gate (the random control and whole-model pruning past 75% are not: MSE 7-36x unpruned).
-GATED = (*CANONICAL, "dense_const_87.5", "dense_poly_87.5", "whole_poly_75", "whole_2by4",
-         "dense_2by4", "whole_pqat_50")
+#: What `prunebench run` runs when no experiment is named: the seed's task's 'canonical'.
+CANONICAL = _SEED.groups["canonical"]
 
 #: Names that stand for several experiments wherever experiments are named.
 GROUPS: dict[str, tuple[str, ...]] = {
-    "canonical": CANONICAL,
-    # 4 sparsities x 2 schedules x 2 scopes (constant 0.5 = the canonical pair).
-    "sweep": (UNPRUNED, "whole_model", "dense_only", *(e.name for e in _SWEEP)),
-    "random": (UNPRUNED, *(e.name for e in _RANDOM)),
-    "structured": (UNPRUNED, "whole_2by4", "dense_2by4"),
-    "quantized": (UNPRUNED, "whole_pqat_50", "whole_pqat_87.5"),
-    "gated": GATED,
+    # Each built-in task's own groups (the seed's: canonical, sweep, random, structured,
+    # quantized, gated).
+    **{task.qualified(group): tuple(task.qualified(n) for n in members)
+       for task in _BUILTIN.values() for group, members in task.groups.items()},
     # Every experiment of every built-in task but the seed's.
-    "zoo": tuple(e.name for found in _ZOO_EXPERIMENTS.values() for e in found),
+    "zoo": tuple(e.name for t in ZOO for e in _EXPERIMENTS[t]),
     # What the zoo's baselines hold: each task's unpruned, whole, partial (and block-sparse).
-    "zoo_gated": tuple(f"{t}{TASK_SEPARATOR}{n}" for t in ZOO for n in tasks.builtin(t).gated),
+    "zoo_gated": tuple(n for t in ZOO for n in gated_of(_BUILTIN[t])),
     # What CI gates (.ci/run): the seed's gated group and one experiment of every zoo task
     # (its partial one: a layer family pruned alone), plus the block-sparse one, the only
     # experiment whose sparse TFLite speed and structure are gated.
-    "ci": (*GATED, *(f"{t}{TASK_SEPARATOR}partial" for t in ZOO),
-           f"digits_wide_mlp{TASK_SEPARATOR}block_90"),
+    "ci": (*gated_of(_SEED), *(_BUILTIN[t].qualified("partial") for t in ZOO),
+           _BUILTIN["digits_wide_mlp"].qualified("block_90")),
     "all": tuple(REGISTRY),
     # Each task's name stands for its experiments.
-    **{task: tuple(e.name for e in found) for task, found in _ZOO_EXPERIMENTS.items()},
+    **{t: tuple(e.name for e in _EXPERIMENTS[t]) for t in ZOO},
 }
 
 
 def family(experiment: ExperimentConfig) -> str:
-    """Return the curve an experiment belongs to: scope, method or structure, schedule."""
+    """Return the curve an experiment belongs to: scope, method or structure, schedule.
+
+    The seed's task's curves tell its sweep's schedules, the random control, 2:4 and PQAT
+    apart ('dense polynomial'); another task's are its task and shape ('digits_cnn whole').
+    """
     prune = experiment.prune
-    prefix = "" if experiment.task == tasks.DEFAULT else f"{experiment.task} "
+    seed = tasks.is_seed(experiment.task)
+    prefix = "" if seed else f"{experiment.task} "
     if prune is None:
         return prefix + UNPRUNED
-    if experiment.task != tasks.DEFAULT:
+    if not seed:
         shape = "block" if prune.block_size else prune.scope.removesuffix("_model")
         return f"{prefix}{shape}"
-    scope = _SCOPE_PREFIX[prune.scope]
+    scope = prune.scope.removesuffix("_model").removeprefix("hidden_")
     if experiment.quantize != "none":
         return f"{scope} {experiment.quantize}"
     if prune.m_by_n is not None:

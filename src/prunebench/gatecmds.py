@@ -83,11 +83,8 @@ def _judged_tasks(args: argparse.Namespace, rec: record.RunRecord | None,
     given = [tasks.load_spec(spec).name for spec in getattr(args, "task", [])]
     if configured or given:  # a project's tasks, and those given with --task: those only
         return list(dict.fromkeys([*configured, *given]))
-    found = [tasks.DEFAULT]
-    for name, task in tasks.all_tasks().items():
-        if name != tasks.DEFAULT and any(baseline.task_dir(task).glob("tf*.json")):
-            found.append(name)
-    return found
+    return [name for name, task in tasks.all_tasks().items()
+            if task.seed or any(baseline.task_dir(task).glob("tf*.json"))]
 
 
 def _baselines(args: argparse.Namespace, tf_now: str, names: list[str], required: bool
@@ -106,7 +103,7 @@ def _baselines(args: argparse.Namespace, tf_now: str, names: list[str], required
         try:
             path, why = baseline.find(f"{major}.{minor}", args.against, tasks.get(name))
         except UsageError as exc:
-            if required or name == tasks.DEFAULT:
+            if required or tasks.is_seed(name):
                 raise
             notes.append(f"task {name} not judged: {exc}")
             continue
@@ -264,9 +261,8 @@ def cmd_baseline(args: argparse.Namespace, out: Console, err: Console) -> int:
     major, minor = kerasenv.parse_minor(tf)
     paths = {name: args.baseline or baseline.default_path(f"{major}.{minor}", tasks.get(name))
              for name in names}
-    for name, path in paths.items():
-        if name != tasks.DEFAULT:
-            path.parent.mkdir(parents=True, exist_ok=True)  # a new task's folder
+    for path in paths.values():
+        path.parent.mkdir(parents=True, exist_ok=True)  # a new task's folder
         record.check_writable(path)
         if path.exists():
             baseline.load(path)  # a corrupt file is refused, not overwritten
@@ -276,11 +272,11 @@ def cmd_baseline(args: argparse.Namespace, out: Console, err: Console) -> int:
         rec = run_record(plan, err)
     if args.out is not None:
         record.save(rec, args.out)
-    for name, path in paths.items():
+    for path in paths.values():
         part = rec if len(paths) == 1 else rec.of_task(name)
         baseline.update(path, part)
     out.print(report.results_table(rec))
-    for name, path in paths.items():
+    for path in paths.values():
         out.print(f"baseline {path} updated ({name}): profile {rec.profile}, seeds {rec.seeds}",
                   highlight=False)
     return 0

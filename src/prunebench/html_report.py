@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from prunebench import baseline, compare, gate, grouping
+from prunebench import baseline, compare, gate, grouping, tasks
 from prunebench.errors import UsageError
 from prunebench.metrics import UNITS
 from prunebench.plots import (
@@ -28,7 +28,7 @@ from prunebench.plots import (
     plot_task_quality,
     pool,
 )
-from prunebench.record import DEFAULT_TASK, RunRecord, tf_minor, write_json_atomic
+from prunebench.record import RunRecord, tf_minor, write_json_atomic
 
 __all__ = ["PLOTS", "VERDICT_COLOURS", "pareto_front", "write"]
 
@@ -241,7 +241,7 @@ def _task_plots(found: Sequence[Experiment], out_dir: Path, prefix: str) -> list
         by_task.setdefault(exp.config.task, []).append(exp)
     plots = []
     for task, members in by_task.items():
-        if task == DEFAULT_TASK:
+        if tasks.is_seed(task):  # its sweeps, controls and PQAT: the seed's figures
             for filename, title, plot, caption in PLOTS:
                 plot(members, out_dir / f"{prefix}{filename}")
                 plots.append(_figure(prefix, filename, title, caption))

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from prunebench import export, inference, metrics, models, tasks, timing, train
-from prunebench.config import ExperimentConfig, Profile, run_digest
+from prunebench.config import SEED_TASK, ExperimentConfig, Profile, run_digest
 from prunebench.data import Dataset
 from prunebench.tasks import Task
 
@@ -36,7 +36,7 @@ class ExperimentResult:
     invariants: dict[str, Any]
     summary: list[dict[str, Any]]
     timings: dict[str, Any] = field(default_factory=dict)
-    task: str = tasks.DEFAULT
+    task: str = SEED_TASK
     #: The environment of the worker process that made it (parallel and Dask runs; a
     #: serial run's is the record's own).
     environment: dict[str, Any] = field(default_factory=dict)

@@ -15,14 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from prunebench import kerasenv, tasks
-from prunebench.config import ExperimentConfig, run_digest
+from prunebench.config import SEED_TASK, run_digest
 from prunebench.errors import UsageError
 from prunebench.experiments import task_named
 from prunebench.metrics import UNITS, spread
 from prunebench.timing import SAMPLE_FIELDS, TIMING_REFERENCE, TIMING_SAMPLE, block_ratios
-
-#: The task of an experiment recorded before tasks existed: ExperimentConfig's default.
-DEFAULT_TASK = ExperimentConfig.__dataclass_fields__["task"].default
 
 #: A machine is busy while timing when its 1-minute load average reaches its cores minus
 #: this: a run alone loads one core (~1.0-1.3 on this 2-core machine), one beside a second
@@ -206,7 +203,7 @@ class RunRecord:
         config = self.experiments.get(experiment, {}).get("config", {})
         if "task" not in config and experiment in self.refused:
             return task_named(experiment)
-        return str(config.get("task", DEFAULT_TASK))
+        return str(config.get("task", SEED_TASK))
 
     def tasks(self) -> list[str]:
         """Return the tasks of this record's experiments, in order of first appearance."""

@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points
 
 from prunebench.compare import Band, PairedCheck
+from prunebench.config import SEED_TASK
 from prunebench.errors import UsageError
-from prunebench.tasks.base import CLASSIFICATION, REGRESSION, Quality, Task
+from prunebench.tasks.base import CLASSIFICATION, REGRESSION, TASK_SEPARATOR, Quality, Task
 from prunebench.tasks.training import Training
 from prunebench.tasks.weights import declared_weights
 
@@ -34,14 +35,17 @@ __all__ = [
     "declared_weights",
     "figure_thresholds",
     "get",
+    "is_seed",
     "load_spec",
+    "qualified",
     "register",
     "specs",
+    "task_named",
 ]
 
 ENTRY_POINT_GROUP = "prunebench.tasks"
-#: The seed's task: its experiments keep bare names ('whole_model').
-DEFAULT = "friedman1"
+#: The seed tutorial's task (``Task.seed``): its experiments keep bare names ('whole_model').
+DEFAULT = SEED_TASK
 #: Built-in tasks, by module: each module's TASK.
 BUILTIN = ("friedman1", "digits_cnn", "digits_mobilenet", "digits_lstm", "digits_embedding",
            "digits_attention", "digits_wide_mlp")
@@ -56,11 +60,30 @@ def register(task: object, origin: str = "") -> Task:
     """Add ``task`` to the registry and return it; a second task of one name is refused."""
     if not isinstance(task, Task):
         raise UsageError(f"{origin or task!r} is not a prunebench Task")
+    if task.seed != (task.name == DEFAULT):
+        raise UsageError(f"task {task.name}: only the built-in {DEFAULT} is the seed's task")
     known = _REGISTERED.get(task.name)
     if known is not None and known is not task:
         raise UsageError(f"two tasks are named {task.name!r}{f' ({origin})' if origin else ''}")
     _REGISTERED[task.name] = task
     return task
+
+
+def is_seed(task: str) -> bool:
+    """Return whether ``task`` names the seed tutorial's task (bare names, root baselines)."""
+    return task == DEFAULT
+
+
+def qualified(task: str, name: str) -> str:
+    """Return the registry's name of ``task``'s experiment or group ``name``, as
+    ``Task.qualified`` does, without loading the task."""
+    return name if is_seed(task) else f"{task}{TASK_SEPARATOR}{name}"
+
+
+def task_named(experiment: str) -> str:
+    """Return the task an experiment's name says: '<task>/<name>', or the seed's bare names."""
+    task, separator, _ = experiment.partition(TASK_SEPARATOR)
+    return task if separator else DEFAULT
 
 
 def load_spec(spec: str) -> Task:

@@ -7,23 +7,28 @@ inference and the gate read a task only through this interface; they never name 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from prunebench import kerasenv, metrics
-from prunebench.compare import Band, PairedCheck
+from prunebench import kerasenv
 from prunebench.config import DataConfig, ExperimentConfig, Profile
 from prunebench.data import Dataset
 from prunebench.errors import UsageError
+from prunebench.tasks.quality import (
+    CLASSIFICATION,
+    REGRESSION,
+    Quality,
+    classification_figures,
+    regression_figures,
+)
 from prunebench.tasks.saved import load_trained, start_label
 from prunebench.tasks.training import Training
 from prunebench.tasks.weights import prunable
 
-DIRECTIONS = ("lower", "higher")
 #: What a task predicts: decides its loss and its quality figures.
 KINDS = ("regression", "classification")
 #: Rows of one timed call: one 64-row batch, as the block-sparse measurement was made;
@@ -31,54 +36,6 @@ KINDS = ("regression", "classification")
 DEFAULT_TIMING_ROWS = 64
 #: tfmot's policy for XNNPACK's sparse inference (only 1x1 Conv2D pruned).
 POLICIES = ("xnnpack",)
-
-
-@dataclass(frozen=True)
-class Quality:
-    """A quality figure of a task's predictions and which way is better.
-
-    The built-in ones (MSE, MAE; accuracy, cross-entropy) are computed by the task's kind
-    and judged by the packaged thresholds. A task adds its own (top-5 accuracy, AUC) with
-    ``compute``; the gate judges it seed by seed in its ``same`` band (the run's own
-    environment) or ``cross`` band (another host or version), and, where seeds do not
-    reproduce, over the seeds against its ``minimum`` effect (None: not judged there).
-    """
-
-    name: str
-    better: str
-    #: ``(y_true, y_pred) -> float`` over the test set; None for the built-in figures.
-    compute: Callable[[np.ndarray, np.ndarray], float] | None = None
-    same: Band = field(default_factory=lambda: Band(rel=0.001))
-    cross: Band = field(default_factory=lambda: Band(rel=0.03))
-    minimum: Band | None = None
-
-    def __post_init__(self) -> None:
-        if self.better not in DIRECTIONS:
-            raise UsageError(f"quality {self.name}: better must be one of {DIRECTIONS}")
-        if not self.name.isidentifier():
-            raise UsageError(f"quality {self.name!r}: its name must be an identifier")
-
-    def check(self) -> PairedCheck:
-        """Return how the gate judges it seed by seed."""
-        return PairedCheck(metric=self.name, better=self.better, same=self.same,
-                           cross=self.cross)
-
-
-#: Regression: the seed's figures (MSE first: it is related to the unpruned model).
-REGRESSION = (Quality("mse", "lower"), Quality("mae", "lower"))
-#: Classification over softmax outputs: accuracy first, then cross-entropy.
-CLASSIFICATION = (Quality("accuracy", "higher"), Quality("loss", "lower"))
-
-
-def regression_figures(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
-    """Return MSE and MAE of predictions of shape (n,) or (n, 1)."""
-    pred = np.asarray(y_pred).reshape(len(y_true))
-    return {"mse": metrics.mse(y_true, pred), "mae": metrics.mae(y_true, pred)}
-
-
-def classification_figures(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
-    """Return accuracy and cross-entropy of (n, classes) probabilities for labels (n,)."""
-    return {"accuracy": metrics.accuracy(y_true, y_pred), "loss": metrics.crossentropy(y_true, y_pred)}
 
 
 #: What a model of each kind is compiled with by default: adam (the seed's), and the
@@ -89,12 +46,19 @@ COMPILE = {
 }
 
 
+#: Separates a task from its experiment in a name: 'digits_cnn/whole_model'.
+TASK_SEPARATOR = "/"
+#: Every task's reference experiment: trained (or started) and not pruned; its others
+#: fine-tune it.
+UNPRUNED = "unpruned"
+
+
 def standard_experiments() -> tuple[ExperimentConfig, ...]:
     """Return the three every task has: unpruned, the whole model pruned, a part of it pruned."""
     from prunebench.config import PruneConfig
 
     return (
-        ExperimentConfig(name="unpruned", description="trained from scratch, no pruning"),
+        ExperimentConfig(name=UNPRUNED, description="trained from scratch, no pruning"),
         ExperimentConfig(name="whole_model", prune=PruneConfig(scope="whole_model"),
                          description="prune_low_magnitude on the whole trained model, fine-tuned"),
         ExperimentConfig(name="partial", prune=PruneConfig(scope="partial"),
@@ -107,7 +71,7 @@ class Task:
     """One model family behind the pipeline's one interface.
 
     ``experiments`` are named without the task ('whole_model'); the registry names them
-    '<task>/<experiment>' (the seed's friedman1 task keeps bare names).
+    '<task>/<experiment>' (the seed's task keeps bare names: ``seed``).
 
     Attributes:
         name: An identifier; the task's experiments are named ``<name>/<experiment>``.
@@ -134,6 +98,11 @@ class Task:
         training: How it compiles and fits (optimizer, loss, batch size, epochs per
             profile, callbacks; ``Training``); None: prunebench's (adam, the kind's loss,
             the profile's budget).
+        seed: The seed tutorial's task (friedman1, one at most): its experiments and
+            groups keep the bare names they had before tasks existed, its baselines sit at
+            the root of the baselines folder, and every ``check`` judges it.
+        groups: Names that stand for several of its experiments wherever experiments are
+            named ('sweep'), registered as '<task>/<group>' (the seed's: bare).
         start: A trained model every seed starts from instead of training its own: a
             ``.h5`` or ``.keras`` file, a SavedModel directory, or a callable
             ``Dataset -> model`` returning a trained model of ``kerasenv.keras()``. The
@@ -167,6 +136,10 @@ class Task:
     figures: tuple[Quality, ...] = ()
     #: A trained model to start every seed from (file, SavedModel directory or callable).
     start: str | Path | Callable[[Dataset], Any] | None = None
+    #: The seed tutorial's task: bare names, baselines at the root, always checked.
+    seed: bool = False
+    #: Named sets of its experiments ('sweep': every point of its sparsity sweep).
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
@@ -183,14 +156,22 @@ class Task:
         if self.pruning_policy not in (None, *POLICIES):
             raise UsageError(f"task {self.name}: unknown pruning policy {self.pruning_policy!r}")
         names = [e.name for e in self.experiments]
-        if not names:
-            return  # the seed's task: its experiments are prunebench.experiments' registry
-        if "unpruned" not in names or any(e.prune is None for e in self.experiments
-                                           if e.name != "unpruned"):
+        if UNPRUNED not in names or any(e.prune is None for e in self.experiments
+                                        if e.name != UNPRUNED):
             raise UsageError(f"task {self.name}: 'unpruned' must be its one unpruned experiment")
-        unknown = set(self.gated) - set(names)
-        if unknown:
-            raise UsageError(f"task {self.name}: gated experiments {sorted(unknown)} are not its own")
+        for what, members in (("gated experiments", self.gated),
+                              *((f"group {g!r}", m) for g, m in self.groups.items())):
+            unknown = set(members) - set(names)
+            if unknown:
+                raise UsageError(f"task {self.name}: {what} {sorted(unknown)} are not its own")
+        both = sorted(set(self.groups) & set(names))
+        if both:
+            raise UsageError(f"task {self.name}: {both} name both a group and an experiment")
+
+    def qualified(self, name: str) -> str:
+        """Return the registry's name of its experiment or group ``name``: '<task>/<name>',
+        the seed's task's bare."""
+        return name if self.seed else f"{self.name}{TASK_SEPARATOR}{name}"
 
     def build(self, data: Dataset) -> Any:
         """Return a new uncompiled model of ``data``; refuse one tfmot cannot prune.
