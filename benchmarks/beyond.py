@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from .common import BEYOND, ExperimentBenchmark, model_file, tflite_timer, train_and_keep
+from .common import figure_reader as _track
 
 
 class BeyondBenchmark(ExperimentBenchmark):
@@ -39,35 +40,12 @@ class Beyond(BeyondBenchmark):
     def setup(self, cache, experiment):
         _skip_unless_run(cache, experiment)
 
-    def track_mse(self, cache, experiment):
-        """Test MSE of the float model (y^2)."""
-        return cache[experiment]["mse"]
-
-    track_mse.unit = "y^2"
-
-    def track_density(self, cache, experiment):
-        """1 - sparsity over all weights."""
-        return 1.0 - cache[experiment]["sparsity_all"]
-
-    track_density.unit = "fraction"
-
-    def track_int8_density(self, cache, experiment):
-        """1 - sparsity of the int8 TFLite kernels, read back from the flatbuffer."""
-        return 1.0 - cache[experiment]["tflite_int8_sparsity"]
-
-    track_int8_density.unit = "fraction"
-
-    def track_tflite_int8_zip_bytes(self, cache, experiment):
-        """Zipped bytes of the int8 TFLite flatbuffer."""
-        return cache[experiment]["tflite_int8_zip_bytes"]
-
-    track_tflite_int8_zip_bytes.unit = "bytes"
-
-    def track_tflite_int8_mse(self, cache, experiment):
-        """Test MSE of the int8 TFLite model (y^2)."""
-        return cache[experiment]["tflite_int8_mse"]
-
-    track_tflite_int8_mse.unit = "y^2"
+    track_mse = _track("mse", parametrized=True)
+    track_density = _track("sparsity_all", parametrized=True)
+    # 1 - sparsity of the int8 TFLite kernels, read back from the flatbuffer.
+    track_int8_density = _track("tflite_int8_sparsity", parametrized=True)
+    track_tflite_int8_zip_bytes = _track("tflite_int8_zip_bytes", parametrized=True)
+    track_tflite_int8_mse = _track("tflite_int8_mse", parametrized=True)
 
 
 class Int8Time(BeyondBenchmark):

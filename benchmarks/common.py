@@ -98,13 +98,23 @@ def tflite_timer(path: Path):
     return predict, x
 
 
-def figure_reader(metric: str, unit: str, complement: bool = False):
-    """Return an asv track_ method reading ``metric`` (or 1 - it) from the cached run."""
+def figure_reader(metric: str, parametrized: bool = False):
+    """Return the asv track_ method of figure ``metric`` (prunebench.figures): its value in
+    the cached run, lower is better (1 - a fraction, 1 / a ratio where higher is better),
+    in its unit. Its class attribute must be named ``track_`` + the figure's ``asv`` name
+    (tests/test_benchmarks.py checks). ``parametrized``: the method takes the experiment."""
+    from prunebench import figures
 
-    def track(self, cache):
-        value = cache[self.experiment][metric]
-        return 1.0 - value if complement else value
+    figure = figures.get(metric)
+    if parametrized:
+        def track(self, cache, experiment):
+            return figure.asv_value(cache[experiment][metric])
+    else:
+        def track(self, cache):
+            return figure.asv_value(cache[self.experiment][metric])
 
-    track.unit = unit
-    track.__doc__ = f"{'1 - ' if complement else ''}{metric} of the cached run ({unit})."
+    track.unit = figure.unit
+    track.figure = metric
+    same = figure.asv_value(0.5) == 0.5
+    track.__doc__ = f"{metric if same else figure.asv} of the cached run ({figure.unit})."
     return track

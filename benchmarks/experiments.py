@@ -11,12 +11,12 @@ from .common import figure_reader as _track
 
 
 class _Figures(ExperimentBenchmark):
-    track_mse = _track("mse", "y^2")
-    track_mse_vs_unpruned = _track("mse_vs_unpruned", "ratio")
+    track_mse = _track("mse")
+    track_mse_vs_unpruned = _track("mse_vs_unpruned")
     # 1 - sparsity over all weights: asv treats a rise as worse, and it is never 0.
-    track_density = _track("sparsity_all", "fraction", complement=True)
-    track_keras_zip_bytes = _track("keras_zip_bytes", "bytes")
-    track_tflite_zip_bytes = _track("tflite_zip_bytes", "bytes")
+    track_density = _track("sparsity_all")
+    track_keras_zip_bytes = _track("keras_zip_bytes")
+    track_tflite_zip_bytes = _track("tflite_zip_bytes")
     # No track_ for keras_time_ratio: a single sample, judged by --factor alone, it moved
     # 11-18% between identical commits; the time_ benchmarks below carry samples and
     # asv's statistical test, and `prunebench check` gates the ratio over seeds.

@@ -64,11 +64,11 @@ class ZooBenchmark:
 
 
 class _Figures(ZooBenchmark):
-    track_error = _track("accuracy", "fraction", complement=True)
-    track_loss = _track("loss", "nats")
-    track_density_pruned = _track("sparsity_pruned", "fraction", complement=True)
-    track_keras_zip_bytes = _track("keras_zip_bytes", "bytes")
-    track_tflite_int8_zip_bytes = _track("tflite_int8_zip_bytes", "bytes")
+    track_error = _track("accuracy")
+    track_loss = _track("loss")
+    track_density_pruned = _track("sparsity_pruned")
+    track_keras_zip_bytes = _track("keras_zip_bytes")
+    track_tflite_int8_zip_bytes = _track("tflite_int8_zip_bytes")
 
 
 class _TFLiteTime(ZooBenchmark):
@@ -94,11 +94,8 @@ class _SparseTime(ZooBenchmark):
         """The EXPERIMENTAL_SPARSITY flatbuffer on the same batch."""
         self.call(self.x)
 
-    def track_sparse_over_dense(self, cache):
-        """1 / the sparse speed-up over dense XNNPACK in the cached run's blocks."""
-        return 1.0 / cache[self.experiment]["sparse_speedup"]
-
-    track_sparse_over_dense.unit = "ratio"
+    # 1 / the sparse speed-up over dense XNNPACK in the cached run's blocks.
+    track_sparse_over_dense = _track("sparse_speedup")
 
 
 def _label(experiment: str) -> str:

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 
 from conftest import assert_sparsity
-from prunebench import config, kerasenv, metrics, models, pipeline, pruning, train
+from prunebench import config, figures, kerasenv, models, pipeline, pruning, train
 from prunebench.experiments import resolve
 from prunebench.tasks import friedman1
 
 FRIEDMAN1 = friedman1.TASK
 PARTIAL = FRIEDMAN1.partial_layers
 #: Figures only classification tasks and block-sparse experiments give.
-OTHER_TASKS = {name for name in metrics.UNITS if "accuracy" in name or "sparse" in name
+OTHER_TASKS = {name for name in figures.UNITS if "accuracy" in name or "sparse" in name
                or name in ("loss", "tflite_densify_ops", "tflite_builtin_ms")}
 
 # 536 training rows in batches of 4: 134 steps, past tfmot's first mask update at step 100.
@@ -95,7 +95,7 @@ def test_run_seed_reports_invariants_and_target_sparsity(smoke_profile, tiny_dat
         assert abs(result.metrics["sparsity_pruned"] - target) <= 0.01
     assert by_name["unpruned"].metrics["mse_vs_unpruned"] == 1.0
     for result in results:  # every figure has a unit, and every unit a figure (2:4 aside)
-        assert set(result.metrics) == set(metrics.UNITS) - {"m_by_n_ok"} - OTHER_TASKS
+        assert set(result.metrics) == set(figures.UNITS) - {"m_by_n_ok"} - OTHER_TASKS
     assert by_name["whole_model"].metrics["nonzero_params"] < by_name["unpruned"].metrics["params"]
     assert (by_name["whole_model"].metrics["keras_zip_bytes"]
             < by_name["unpruned"].metrics["keras_zip_bytes"])

@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from prunebench import project, timing
+from prunebench import figures, project, timing
 from prunebench.errors import UsageError
 
 DIRECTIONS = ("lower", "higher")
@@ -163,6 +163,22 @@ def _band(raw: Any) -> Band:
     return Band(**raw)
 
 
+def _better(name: str, spec: Mapping[str, Any]) -> str:
+    """Return which way is better for ``name``: the figure registry's; a thresholds file
+    says it only for a figure the registry does not have (a task's own), and may not
+    contradict the registry."""
+    known = figures.FIGURES.get(name)
+    given = spec.get("better")
+    if known is None or known.better is None:
+        if given is None:
+            raise ValueError(f"[paired.{name}] needs better = 'lower' or 'higher'")
+        return str(given)
+    if given is not None and given != known.better:
+        raise ValueError(f"[paired.{name}] better = {given!r}, but {known.better!r} is "
+                         f"better for {name}")
+    return known.better
+
+
 def load_thresholds(path: Path | None = None) -> Thresholds:
     """Return the thresholds in ``path``, or the packaged thresholds.toml when None, with
     the project's ``[tool.prunebench.thresholds]`` merged over it."""
@@ -176,7 +192,8 @@ def load_thresholds(path: Path | None = None) -> Thresholds:
         if path is None and configured is not None and configured.thresholds:
             raw = project.merged(raw, configured.thresholds)
             path = configured.path  # named in any error: the overrides are the project's
-        paired = tuple(PairedCheck(metric=name, better=spec["better"], same=_band(spec["same"]),
+        paired = tuple(PairedCheck(metric=name, better=_better(name, spec),
+                                   same=_band(spec["same"]),
                                    cross=_band(spec["cross"]),
                                    cross_for=tuple((glob, _band(band)) for glob, band
                                                    in spec.get("cross_for", {}).items()))

@@ -15,7 +15,7 @@ import numpy as np
 
 from prunebench import baseline, compare, gate, grouping, tasks
 from prunebench.errors import UsageError
-from prunebench.metrics import UNITS
+from prunebench.figures import UNITS
 from prunebench.plots import (
     Experiment,
     merge,

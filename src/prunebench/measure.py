@@ -18,6 +18,7 @@ import numpy as np
 from prunebench import export, inference, metrics, models, tasks, timing, train
 from prunebench.config import SEED_TASK, ExperimentConfig, Profile, run_digest
 from prunebench.data import Dataset
+from prunebench.figures import FIGURES
 from prunebench.tasks import Task
 
 #: Stripped and wrapped (or reloaded) predictions may differ by float rounding at most this.
@@ -168,7 +169,7 @@ def measure(
     int8_sparsity, int8_tensors = inference.tflite_weight_sparsity(exported.tflite_int8)
     sparsity_pruned = metrics.sparsity(pruned_weights)
     int8_quality = task.evaluate(data.y_test, _tflite_predict(exported.tflite_int8, data.x_test))
-    figures = {
+    found = {
         **quality,
         f"tflite_{primary}": task.evaluate(data.y_test, tflite_pred)[primary],
         "target_sparsity": target,
@@ -204,10 +205,13 @@ def measure(
     if sparse:
         sparse_figures, invariants["tflite_sparse_ops"] = _sparse_figures(
             task, exported, data, times)
-        figures.update(sparse_figures)
+        found.update(sparse_figures)
     if m_by_n is not None:
-        figures["m_by_n_ok"] = float(all(
+        found["m_by_n_ok"] = float(all(
             metrics.is_m_by_n(w, *m_by_n) for w in pruned_weights))
+    unregistered = set(found) - FIGURES.keys() - {own.name for own in task.figures}
+    if unregistered:  # a new figure is added to prunebench.figures before it is measured
+        raise RuntimeError(f"figures missing from prunebench.figures: {sorted(unregistered)}")
     wrapped_diff = _max_diff(_predict(trained, data.x_test), pred)
     reload_diff = _max_diff(reloaded, pred)
     layers = [
@@ -230,7 +234,7 @@ def measure(
         experiment=experiment.name,
         seed=seed,
         digest=run_digest(experiment, budgets),
-        metrics=figures,
+        metrics=found,
         layers=layers,
         invariants={
             "strip_matches_wrapped": wrapped_diff <= PREDICTION_ATOL,

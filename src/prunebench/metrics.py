@@ -8,55 +8,6 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-#: Units of every figure a record holds, by metric name.
-UNITS: dict[str, str] = {
-    "mse": "y^2",
-    "mae": "y",
-    "tflite_mse": "y^2",
-    "mse_vs_unpruned": "ratio",
-    "target_sparsity": "fraction",
-    "sparsity_pruned": "fraction",
-    "density_pruned": "fraction",
-    "sparsity_kernels": "fraction",
-    "sparsity_all": "fraction",
-    "params": "count",
-    "nonzero_params": "count",
-    "keras_bytes": "bytes",
-    "keras_zip_bytes": "bytes",
-    "tflite_bytes": "bytes",
-    "tflite_zip_bytes": "bytes",
-    "keras_ms": "ms",
-    "keras_predict_ms": "ms",
-    "tflite_ms": "ms",
-    "reference_ms": "ms",
-    "keras_time_ratio": "ratio",
-    "tflite_time_ratio": "ratio",
-    "train_s": "s",
-    "epochs_run": "count",
-    "wrapped_bytes": "bytes",
-    "wrapped_zip_bytes": "bytes",
-    "tflite_int8_bytes": "bytes",
-    "tflite_int8_zip_bytes": "bytes",
-    "tflite_int8_mse": "y^2",
-    "tflite_int8_ms": "ms",
-    "tflite_int8_sparsity": "fraction",
-    "tflite_int8_tensors": "count",
-    "m_by_n_ok": "bool",
-    "accuracy": "fraction",
-    "loss": "nats",
-    "accuracy_vs_unpruned": "x",
-    "tflite_accuracy": "fraction",
-    "tflite_int8_accuracy": "fraction",
-    "tflite_sparse_tensors": "count",
-    "tflite_densify_ops": "count",
-    "tflite_sparse_bytes": "B",
-    "tflite_sparse_ms": "ms",
-    "tflite_builtin_ms": "ms",
-    "tflite_sparse_builtin_ms": "ms",
-    "sparse_speedup": "x",
-    "sparse_speedup_builtin": "x",
-}
-
 #: Probabilities are clipped here before the logarithm, as Keras' cross-entropy clips them.
 PROBABILITY_EPSILON = 1e-7
 

@@ -18,7 +18,8 @@ from prunebench import kerasenv, tasks
 from prunebench.config import SEED_TASK, run_digest
 from prunebench.errors import UsageError
 from prunebench.experiments import task_named
-from prunebench.metrics import UNITS, spread
+from prunebench.figures import UNITS
+from prunebench.metrics import spread
 from prunebench.timing import SAMPLE_FIELDS, TIMING_REFERENCE, TIMING_SAMPLE, block_ratios
 
 #: A machine is busy while timing when its 1-minute load average reaches its cores minus

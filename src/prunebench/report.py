@@ -9,7 +9,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from prunebench import compare
+from prunebench import compare, figures
 from prunebench.record import RunRecord
 
 
@@ -22,45 +22,31 @@ class Column:
     fmt: str
 
 
+def column(metric: str, header: str | None = None) -> Column:
+    """Return the column of a figure, labelled and formatted as the figure registry says
+    (``header`` where one table names it otherwise)."""
+    figure = figures.get(metric)
+    return Column(metric, header or figure.label, figure.fmt)
+
+
 #: The results table in two parts, each fitting a 120-column terminal with every cell whole:
 #: what the model is (quality, sparsity), then what it costs (size, time, training).
-COLUMNS: tuple[Column, ...] = (
-    Column("mse", "test MSE", ".4f"),
-    Column("mse_vs_unpruned", "MSE vs unpruned", ".2f"),
-    Column("mae", "test MAE", ".4f"),
-    Column("sparsity_pruned", "sparsity of pruned layers / target", ".4f"),
-    Column("sparsity_all", "sparsity all weights", ".4f"),
-    Column("nonzero_params", "non-zero / params", ",.0f"),
-)
+_SPARSITY = ("sparsity_pruned", "sparsity_all", "nonzero_params")
+COLUMNS: tuple[Column, ...] = tuple(map(column, ("mse", "mse_vs_unpruned", "mae", *_SPARSITY)))
 #: The quality columns of classification tasks (the digits zoo), in place of MSE's.
-CLASSIFICATION_COLUMNS: tuple[Column, ...] = (
-    Column("accuracy", "test accuracy", ".4f"),
-    Column("accuracy_vs_unpruned", "accuracy vs unpruned", ".3f"),
-    Column("loss", "test loss", ".4f"),
-    *COLUMNS[3:],
-)
+CLASSIFICATION_COLUMNS: tuple[Column, ...] = tuple(
+    map(column, ("accuracy", "accuracy_vs_unpruned", "loss", *_SPARSITY)))
 #: Block-sparse experiments: the EXPERIMENTAL_SPARSITY flatbuffer against the dense one,
 #: timed in the same interleaved blocks.
 SPARSE_COLUMNS: tuple[Column, ...] = (
-    Column("tflite_sparse_tensors", "sparse tensors", ".0f"),
-    Column("tflite_densify_ops", "DENSIFY ops", ".0f"),
-    Column("tflite_sparse_bytes", "sparse TFLite bytes", ",.0f"),
-    Column("tflite_ms", "dense XNNPACK ms", ".3f"),
-    Column("tflite_sparse_ms", "sparse ms", ".3f"),
-    Column("sparse_speedup", "speed-up vs XNNPACK", ".2f"),
-    Column("tflite_builtin_ms", "dense built-in ms", ".3f"),
-    Column("sparse_speedup_builtin", "speed-up vs built-in", ".2f"),
+    *map(column, ("tflite_sparse_tensors", "tflite_densify_ops", "tflite_sparse_bytes")),
+    column("tflite_ms", "dense XNNPACK ms"),
+    *map(column, ("tflite_sparse_ms", "sparse_speedup", "tflite_builtin_ms",
+                  "sparse_speedup_builtin")),
 )
-COST_COLUMNS: tuple[Column, ...] = (
-    Column("keras_zip_bytes", "HDF5 zip bytes", ",.0f"),
-    Column("tflite_zip_bytes", "TFLite zip bytes", ",.0f"),
-    Column("tflite_int8_zip_bytes", "int8 zip bytes", ",.0f"),
-    Column("keras_ms", "Keras ms", ".3f"),
-    Column("tflite_ms", "TFLite ms", ".3f"),
-    Column("keras_time_ratio", "Keras / ref", ".2f"),
-    Column("epochs_run", "epochs", ".0f"),
-    Column("train_s", "train s", ".1f"),
-)
+COST_COLUMNS: tuple[Column, ...] = tuple(map(column, (
+    "keras_zip_bytes", "tflite_zip_bytes", "tflite_int8_zip_bytes", "keras_ms", "tflite_ms",
+    "keras_time_ratio", "epochs_run", "train_s")))
 
 
 def _cell(stats: dict[str, float], fmt: str) -> str:

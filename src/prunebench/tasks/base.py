@@ -18,6 +18,7 @@ from prunebench import kerasenv
 from prunebench.config import DataConfig, ExperimentConfig, Profile
 from prunebench.data import Dataset
 from prunebench.errors import UsageError
+from prunebench.figures import FIGURES
 from prunebench.tasks.quality import (
     CLASSIFICATION,
     REGRESSION,
@@ -145,7 +146,7 @@ class Task:
         if not self.name.isidentifier():
             raise UsageError(f"task name must be an identifier, got {self.name!r}")
         clash = [q.name for q in self.figures if q.compute is None
-                 or q.name in {b.name for b in REGRESSION + CLASSIFICATION}]
+                 or q.name in FIGURES]
         if clash:
             raise UsageError(f"task {self.name}: figure {clash[0]!r} needs a compute of its "
                              "own and a name no built-in figure has")

@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from prunebench import metrics
+from prunebench import figures, metrics
 from prunebench.compare import Band, PairedCheck
 from prunebench.errors import UsageError
-
-DIRECTIONS = ("lower", "higher")
+from prunebench.figures import DIRECTIONS
 
 
 @dataclass(frozen=True)
@@ -46,9 +45,10 @@ class Quality:
 
 
 #: Regression: the seed's figures (MSE first: it is related to the unpruned model).
-REGRESSION = (Quality("mse", "lower"), Quality("mae", "lower"))
+REGRESSION = tuple(Quality(name, figures.get(name).better or "") for name in ("mse", "mae"))
 #: Classification over softmax outputs: accuracy first, then cross-entropy.
-CLASSIFICATION = (Quality("accuracy", "higher"), Quality("loss", "lower"))
+CLASSIFICATION = tuple(Quality(name, figures.get(name).better or "")
+                       for name in ("accuracy", "loss"))
 
 
 def regression_figures(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
