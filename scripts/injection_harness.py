@@ -1,6 +1,6 @@
 """Inject regressions of graded strength into tfmot, tf-keras and TFLite; print what the gate caught.
 
-The injections live in scripts/inject/sitecustomize.py, outside prunebench, and are switched
+The injections live in scripts/inject/ (fault_catalogue.py), outside prunebench, and are switched
 on by INJECT=KIND:STRENGTH with that folder on PYTHONPATH. For every kind and strength this
 runs ``prunebench run`` under the injection, then judges its record through the CLI,
 ``prunebench check --results``, in the same-environment band and in the cross band. Clean
@@ -34,18 +34,15 @@ ROOT = Path(__file__).resolve().parent.parent
 INJECT_DIR = ROOT / "scripts" / "inject"
 PRUNEBENCH = [sys.executable, "-m", "prunebench.cli"]
 
-#: kind -> (the figure it acts on, strengths from weak to strong). Strengths are in the
-#: units sitecustomize.py documents: a factor, a fraction, bytes, a share of rows or calls.
+sys.path.insert(0, str(INJECT_DIR))
+from fault_catalogue import CATALOGUE  # noqa: E402  (scripts/inject: the one catalogue)
+
+#: kind -> (the figure it acts on, strengths from weak to strong), for the graded faults of
+#: the catalogue. Strengths are in the units each fault documents: a factor, a fraction,
+#: bytes, a share of rows or calls.
 KINDS: dict[str, tuple[str, tuple[float, ...]]] = {
-    "adam_lr": ("mse", (1.001, 1.01, 1.1)),
-    "schedule": ("sparsity_pruned", (0.001, 0.002, 0.005)),
-    "mask_noise": ("mse", (0.001, 0.01, 0.1)),
-    "strip_noise": ("mse", (0.003, 0.01, 0.03, 0.1)),
-    "h5_pad": ("keras_zip_bytes", (8, 32, 64, 128)),
-    "tflite_pad": ("tflite_zip_bytes", (8, 32, 64, 128)),
-    "keras_work": ("keras_time_ratio", (0.1, 0.25, 0.5, 1.0)),
-    "tflite_work": ("tflite_time_ratio", (0.1, 0.25, 0.5, 1.0)),
-}
+    kind: (fault.figure, fault.strengths) for kind, fault in CATALOGUE.items()
+    if fault.figure is not None}
 TIMED = ("keras_work", "tflite_work")
 LINE = re.compile(r"^(REGRESSION|IMPROVEMENT|changed)\s+(\S+)\s+value\s+(\S+)\s+baseline\s+(\S+)")
 MARKS = {"REGRESSION": "R", "IMPROVEMENT": "I", "changed": "c", "INCONCLUSIVE": "?"}

@@ -1,9 +1,12 @@
-"""Shared fixtures: a tiny data set and profile, and the sparsity assertion helper."""
+"""Shared fixtures: a tiny data set and profile, the sparsity assertion, injected faults."""
 
 from __future__ import annotations
 
 import contextlib
+import importlib
+import sys
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +18,21 @@ from prunebench.errors import UsageError
 # usable Keras 2, the tests that need it fail with prunebench's own message.
 with contextlib.suppress(UsageError):
     kerasenv.prepare_environment()
+
+
+#: The fault catalogue (scripts/inject/fault_catalogue.py): the harness's and the tests' one.
+INJECT_DIR = Path(__file__).resolve().parents[1] / "scripts" / "inject"
+if str(INJECT_DIR) not in sys.path:
+    sys.path.append(str(INJECT_DIR))
+import fault_catalogue  # noqa: E402
+
+
+def inject(monkeypatch: pytest.MonkeyPatch, kind: str, strength: float = 0.0) -> None:
+    """Apply the catalogue's fault ``kind`` in this process, undone when the test ends:
+    the same code a process started with INJECT=kind:strength runs."""
+    fault = fault_catalogue.CATALOGUE[kind]
+    kerasenv.tfmot()  # TensorFlow, tf-keras and tfmot as prunebench loads them
+    fault.apply(importlib.import_module(fault.module), strength, monkeypatch)
 
 
 def assert_sparsity(kernels: Iterable[np.ndarray], target: float, atol: float) -> None:

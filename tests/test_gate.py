@@ -1,10 +1,11 @@
 """The regression gate against the committed baseline of the installed TensorFlow.
 
-The injection tests break tfmot or tf-keras from outside (monkeypatching *their* code,
-never prunebench's) and prove the gate goes red naming the right figure. They run the
-quick profile on seed 0, which the baseline also holds: each figure is paired with seed 0
-of the baseline, and timing is judged by the gate's Mann-Whitney test beyond its margin,
-so a clean run under pytest-xdist (a busy neighbour) stays green.
+The injection tests break tfmot or tf-keras from outside (the fault catalogue's patches
+of *their* code, scripts/inject/fault_catalogue.py, never prunebench's) and prove the gate
+goes red naming the right figure. They run the quick profile on seed 0, which the baseline
+also holds: each figure is paired with seed 0 of the baseline, and timing is judged by the
+gate's Mann-Whitney test beyond its margin, so a clean run under pytest-xdist (a busy
+neighbour) stays green.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-import numpy as np
 import pytest
 
+from conftest import inject
 from prunebench import baseline, compare, config, gate, kerasenv, record, runners
 from prunebench.compare import Verdict
 from prunebench.errors import UsageError
@@ -80,62 +81,17 @@ def test_clean_quick_gate_passes(baseline_document, clean_run):
 
 
 def test_schedule_reaching_less_sparsity_is_caught(baseline_document, monkeypatch):
-    kerasenv.tfmot()
-    from tensorflow_model_optimization.python.core.sparsity.keras import pruning_schedule
-
-    original = pruning_schedule.ConstantSparsity.__call__
-
-    def weaker(self, step):
-        should_prune, sparsity = original(self, step)
-        return should_prune, sparsity * 0.8  # asks 0.5, delivers 0.4
-
-    monkeypatch.setattr(pruning_schedule.ConstantSparsity, "__call__", weaker)
+    inject(monkeypatch, "schedule", 0.1)  # asks 0.5, delivers 0.4
     lines = judge(baseline_document)
     assert compare.exit_code(lines) == 1
     assert "whole_model.sparsity_pruned" in regressed(lines), explain(lines)
 
 
 def test_mask_keeping_the_smallest_weights_is_caught(baseline_document, monkeypatch):
-    import tensorflow as tf
-
-    kerasenv.tfmot()
-    from tensorflow_model_optimization.python.core.sparsity.keras import pruning_impl
-
-    original = pruning_impl.Pruning._update_mask
-
-    def inverted(self, weights):
-        # Rank by 1/|w|: the largest weights are pruned, the smallest kept.
-        return original(self, 1.0 / (tf.math.abs(weights) + 1e-12))
-
-    monkeypatch.setattr(pruning_impl.Pruning, "_update_mask", inverted)
+    inject(monkeypatch, "mask_inverted")  # the largest weights pruned, the smallest kept
     lines = judge(baseline_document)
     assert compare.exit_code(lines) == 1
     assert "whole_model.mse" in regressed(lines), explain(lines)
-
-
-def four_times_the_dense_work(monkeypatch) -> None:
-    """Make tf-keras' Dense compute every output four times over, each value unchanged."""
-    import tensorflow as tf
-
-    dense = kerasenv.keras().layers.Dense
-    original = dense.call
-
-    def four_times(self, inputs):  # the signature Keras inspects: no training argument
-        # The same rows reversed, rolled, both: the same results, but no optimizer can merge
-        # the work; (a + a) * 0.5 == a exactly, so every value is unchanged.
-        def roll(x):  # by slices: TFLite has no Roll op
-            return tf.concat([x[1:], x[:1]], 0)
-
-        def unroll(x):
-            return tf.concat([x[-1:], x[:-1]], 0)
-
-        a = original(self, inputs)
-        b = tf.reverse(original(self, tf.reverse(inputs, [0])), [0])
-        c = unroll(original(self, roll(inputs)))
-        d = unroll(tf.reverse(original(self, tf.reverse(roll(inputs), [0])), [0]))
-        return ((a + b) * 0.5 + (c + d) * 0.5) * 0.5
-
-    monkeypatch.setattr(dense, "call", four_times)
 
 
 def quick_record(names: tuple[str, ...]) -> record.RunRecord:
@@ -165,7 +121,7 @@ def test_dense_layers_doing_four_times_the_work_are_caught(baseline_document, cl
     path, document = baseline_document
     thresholds = compare.load_thresholds()
     other_tf = str(document["tf_minor"]) != record.tf_minor(clean_run.environment)
-    four_times_the_dense_work(monkeypatch)
+    inject(monkeypatch, "dense_fourfold")  # every Dense output computed four times, unchanged
     slower = quick_record(("whole_model",))
     reference = baseline.session_reference(clean_run)  # this session's: no work injected
     for label, stored in (("as recorded", document), ("on another CPU type", on_another_cpu(document))):
@@ -189,17 +145,8 @@ def test_stripped_weights_no_longer_exactly_zero_are_caught(baseline_document, m
     api = kerasenv.tfmot().sparsity.keras
     original = api.strip_pruning
 
-    def leaky(model):
-        stripped = original(model)
-        rng = np.random.default_rng(0)
-        for layer in stripped.layers:
-            kernel = layer.kernel.numpy()
-            zeros = kernel == 0
-            kernel[zeros] = rng.normal(scale=1e-7, size=int(zeros.sum()))
-            layer.kernel.assign(kernel)
-        return stripped
-
-    monkeypatch.setattr(api, "strip_pruning", leaky)
+    inject(monkeypatch, "strip_leak", 1e-7)  # pruned weights left at N(0, 1e-7), not 0
+    assert api.strip_pruning is not original  # the public name prunebench calls, too
     lines = judge(baseline_document)
     assert compare.exit_code(lines) == 1
     assert "whole_model.keras_zip_bytes" in regressed(lines), explain(lines)

@@ -1,8 +1,9 @@
 """The gate over the model zoo and a user's task, against their committed baselines.
 
 As in test_gate.py, regressions are injected from outside prunebench: tfmot's mask update,
-tfmot's prune registry, the TFLite converter (monkeypatched here, or through
-scripts/inject/sitecustomize.py for the command-line tests), never prunebench's own code.
+tfmot's prune registry, the TFLite converter (the fault catalogue,
+scripts/inject/fault_catalogue.py: in this process, or from a process's start through the
+sitecustomize beside it for the command-line tests), never prunebench's own code.
 Each judges the quick profile on seed 0, which every baseline holds.
 """
 
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import skip_known_refusals
+from conftest import inject, skip_known_refusals
 from prunebench import baseline, compare, config, gate, kerasenv, pipeline, record, runners, tasks
 from prunebench.compare import Verdict
 from prunebench.errors import UsageError
@@ -63,31 +64,14 @@ def test_clean_zoo_task_passes_its_gate(task_name):
 
 
 def test_random_masks_on_convolution_kernels_are_caught(monkeypatch):
-    import tensorflow as tf
-
-    kerasenv.tfmot()
-    from tensorflow_model_optimization.python.core.sparsity.keras import pruning_impl
-
-    original = pruning_impl.Pruning._update_mask
-
-    def random_for_convolutions(self, weights):
-        if weights.shape.rank != 4:
-            return original(self, weights)
-        return original(self, tf.random.stateless_uniform(tf.shape(weights), seed=[1, 2]))
-
-    monkeypatch.setattr(pruning_impl.Pruning, "_update_mask", random_for_convolutions)
+    inject(monkeypatch, "conv_random_mask", 1.0)  # every convolution mask at random
     lines = judge("digits_cnn", ("whole_model",))
     assert compare.exit_code(lines) == 1
     assert "digits_cnn/whole_model.loss" in regressed(lines)
 
 
 def test_an_lstm_whose_recurrent_kernel_is_left_unpruned_is_caught(monkeypatch):
-    kerasenv.tfmot()
-    from tensorflow_model_optimization.python.core.sparsity.keras import prune_registry
-
-    cells = dict(prune_registry.PruneRegistry._RNN_CELLS_WEIGHTS_MAP)
-    monkeypatch.setattr(prune_registry.PruneRegistry, "_RNN_CELLS_WEIGHTS_MAP",
-                        {cell: ["kernel"] for cell in cells})
+    inject(monkeypatch, "rnn_recurrent_unpruned")
     skip_known_refusals(_refused_here("digits_lstm", ("partial",)), tasks.get("digits_lstm"))
     lines = judge("digits_lstm", ("partial",))
     assert compare.exit_code(lines) == 1
@@ -95,17 +79,7 @@ def test_an_lstm_whose_recurrent_kernel_is_left_unpruned_is_caught(monkeypatch):
 
 
 def test_a_converter_that_stops_emitting_the_sparse_format_is_caught(monkeypatch):
-    import tensorflow as tf
-    from tensorflow.lite.python import lite
-
-    original = lite.TFLiteKerasModelConverterV2.convert
-
-    def dense_only(self):
-        self.optimizations = [o for o in self.optimizations
-                              if o != tf.lite.Optimize.EXPERIMENTAL_SPARSITY]
-        return original(self)
-
-    monkeypatch.setattr(lite.TFLiteKerasModelConverterV2, "convert", dense_only)
+    inject(monkeypatch, "tflite_no_sparse")
     lines = judge("digits_wide_mlp", ("block_90",))
     assert compare.exit_code(lines) == 1
     # The structural figure, deterministic: not only the (noisier) speed-up.
@@ -119,12 +93,7 @@ def _refused_here(task_name: str, names: tuple[str, ...]) -> dict[str, str]:
 @pytest.fixture
 def registry_without_conv2d(monkeypatch):
     """tfmot's prune registry no longer knowing Conv2D, for the test only."""
-    kerasenv.tfmot()
-    from tensorflow_model_optimization.python.core.sparsity.keras import prune_registry
-
-    registry = prune_registry.PruneRegistry._LAYERS_WEIGHTS_MAP
-    for layer in [cls for cls in registry if cls.__name__ == "Conv2D"]:
-        monkeypatch.delitem(registry, layer)
+    inject(monkeypatch, "registry_drops_conv2d")
 
 
 def test_a_layer_tfmot_no_longer_accepts_is_refused_in_one_line_and_fails_the_gate(

@@ -1,0 +1,55 @@
+"""The fault catalogue (scripts/inject/fault_catalogue.py): one code for a test's process and
+for a process injected from its start, each fault acting on a library, never on prunebench."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import INJECT_DIR, fault_catalogue, inject
+from prunebench import kerasenv
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("kind", sorted(fault_catalogue.CATALOGUE))
+def test_every_fault_patches_a_library_module_that_exists_here(kind):
+    fault = fault_catalogue.CATALOGUE[kind]
+    assert not fault.module.startswith("prunebench")
+    kerasenv.tfmot()
+    assert importlib.util.find_spec(fault.module) is not None, fault.module
+    assert (fault.figure is None) == (not fault.strengths)
+
+
+def test_a_fault_injected_in_a_test_is_undone_after_it():
+    api = kerasenv.tfmot().sparsity.keras
+    from tensorflow_model_optimization.python.core.sparsity.keras import prune_registry
+
+    registry = prune_registry.PruneRegistry._LAYERS_WEIGHTS_MAP
+    clean = (api.strip_pruning, set(registry))
+    with pytest.MonkeyPatch.context() as patch:
+        inject(patch, "strip_leak", 1e-7)
+        inject(patch, "registry_drops_conv2d")
+        assert api.strip_pruning is not clean[0]  # the public alias prunebench calls
+        assert {c.__name__ for c in clean[1] - set(registry)} == {"Conv2D"}
+    assert (api.strip_pruning, set(registry)) == clean
+
+
+def test_a_process_started_with_inject_has_the_same_fault_and_an_unknown_kind_is_named():
+    env = {**os.environ, "PYTHONPATH": str(INJECT_DIR), "INJECT": "registry_drops_conv2d"}
+    probe = ("from prunebench import kerasenv; kerasenv.tfmot()\n"
+             "from tensorflow_model_optimization.python.core.sparsity.keras import prune_registry\n"
+             "print(sorted(c.__name__ for c in prune_registry.PruneRegistry._LAYERS_WEIGHTS_MAP"
+             " if 'Conv' in c.__name__))")
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True,
+                          timeout=300, check=True)
+    assert "'Conv2D'" not in done.stdout and "'Conv1D'" in done.stdout, done.stdout
+    env["INJECT"] = "nosuch:1"
+    bad = subprocess.run([sys.executable, "-c", "pass"], env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert bad.returncode == 1 and "INJECT: unknown kind 'nosuch'" in bad.stderr
