@@ -1,4 +1,5 @@
-"""The ``prunebench`` command: its parser, run, show, list, env, report; the gate's in ``gatecmds``."""
+"""The ``prunebench`` command: its parser, run, show, list, env, report (check: ``checkcmd``;
+baseline, ab, matrix: ``gatecmds``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from prunebench import (
     __version__,
     abtest,
     baseline,
+    checkcmd,
     compare,
     config,
     experiments,
@@ -279,7 +281,7 @@ def cmd_env(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 NEEDS_KERAS = frozenset({"run", "check", "baseline", "env", "ab", "init"})
 COMMANDS = {
-    "run": cmd_run, "check": gatecmds.cmd_check, "baseline": gatecmds.cmd_baseline,
+    "run": cmd_run, "check": checkcmd.cmd_check, "baseline": gatecmds.cmd_baseline,
     "ab": gatecmds.cmd_ab, "show": cmd_show, "matrix": gatecmds.cmd_matrix, "report": cmd_report,
     "list": cmd_list, "env": cmd_env, "upgrade": upgradecmd.cmd_upgrade,
     "init": scaffold.cmd_init,

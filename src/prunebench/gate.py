@@ -119,72 +119,16 @@ def gate(record: RunRecord, document: Mapping[str, Any], path: Path, thresholds:
     if chosen not in REGIMES:
         raise UsageError(f"unknown tolerance {chosen!r}; one of {REGIMES}")
     held = section["experiments"]
-    names = record.experiment_names()
-    unknown = [n for n in names if n not in held]
-    if unknown and not known_only:
-        raise_unknown(unknown, section, path, record.profile)
-    if unknown:
-        notes.append(f"not in the baseline, not judged: {', '.join(unknown)}")
-    names = [n for n in names if n in held]
-    if not names and record.refused:
+    names = _judged_names(record, section, path, known_only, notes)
+    if not names:  # every experiment refused by tfmot: those refusals are the judgement
         reference = baselines.as_record(section, record.profile, [], record.seeds, record.task_of)
         reference.experiments = {n: {} for n in held}
         refusals = judge.refusal_lines(reference, record, notes, ("the baseline", "the run"))
         return Judgement(refusals, chosen, differences, notes)
-    if not names:
-        raise UsageError(f"{path} holds none of the experiments run ({', '.join(unknown)}): "
-                         "nothing to judge")
-    cpu_matches = same_cpu(record.environment, base_env)
-    stored_kinds = section.get(baselines.TIMING_SAMPLE_KEY)
-    # Paths added later (tflite_sparse) are absent from older baselines' kinds, not other.
-    same_kind = isinstance(stored_kinds, dict) and all(
-        TIMING_SAMPLE.get(path) == kind for path, kind in stored_kinds.items())
-    base_load = section.get(baselines.LOAD_KEY)
-    base_busy = is_busy(base_load, base_env.get("cores"))
-    timing_judged = (timing and cpu_matches and not old_format and same_kind
-                     and (same_session or not base_busy))
-    busy = set(names) if same_session and base_busy else record.busy_experiments() & set(names)
-    if not timing:
-        notes.append("timing not judged: --no-timing")
-    else:  # what makes the time ratios judged or not, and at which margins
-        if base_busy and cpu_matches and same_kind and not same_session:
-            notes.append(f"timing not judged: the baseline was timed on a busy machine (1-minute load "
-                         f"{base_load:.2f} on {base_env.get('cores')} cores), where the Keras ratio "
-                         "reads low; remake it on a quiet machine")
-        if same_session and base_busy:
-            notes.append(f"the session's reference was timed on a busy machine (1-minute load "
-                         f"{base_load:.2f}): every experiment judged at the busy margins")
-        elif busy:
-            widened = ", ".join(f"{t.metric} x{t.busy_margin:g}" for t in thresholds.timing
-                                if t.busy_margin and t.busy_margin != t.margin)
-            notes.append(f"this run was timed on a busy machine (1-minute load up to "
-                         f"{record.max_load():.2f}; {len(busy)} of {len(names)} experiments): a "
-                         "neighbour moves the Keras ratio both ways, so it can hide a slowdown"
-                         + (f"; slower margins there: {widened}" if widened else "")
-                         + "; time alone, or both sides at once with prunebench ab")
-        if not old_format and not same_kind:
-            notes.append(f"timing not judged: {path} holds timing samples of another kind "
-                         f"({section.get(baselines.TIMING_SAMPLE_KEY)}, not {TIMING_SAMPLE}); remake "
-                         f"it: {baselines.UPDATE_COMMAND.format(profile=record.profile)}")
-        elif not cpu_matches and not old_format:
-            notes.append("timing not judged: the baseline was made on another CPU type (model, "
-                         "family or SIMD features; see cpu_id): time both environments "
-                         "interleaved with prunebench ab")
-
-    timed = []
-    for name in names if timing_judged else []:
-        for timer in thresholds.timing:
-            current = record.pooled_ratios(name, timer.path)
-            stored = [v for ratios in held[name].get("timing", {}).get(timer.path, {}).values()
-                      for v in ratios]
-            if not current and not stored:
-                continue  # a path this experiment does not have (tflite_sparse)
-            if len(current) >= 2 and len(stored) >= 2:
-                timed.append((name, timer.for_busy_run() if name in busy else timer, current,
-                              stored))
-            else:
-                notes.append(f"{name}.{timer.metric} not judged: no block samples in the "
-                             f"{'run' if len(current) < 2 else 'baseline'}")
+    judged, busy = _timing_notes(record, section, path, names, thresholds, timing,
+                                 same_session, notes)
+    timed = _timed(record, section["experiments"], names if judged else [], busy, thresholds,
+                   notes)
     reference = baselines.as_record(section, record.profile, names, record.seeds, record.task_of)
     # What the baseline ran, judged or not: an experiment refused now that it ran regressed.
     reference.experiments.update({n: {} for n in held if n not in reference.experiments})
@@ -207,6 +151,91 @@ def gate(record: RunRecord, document: Mapping[str, Any], path: Path, thresholds:
         notes.extend(f"{task}: {'seeds reproduce' if same else 'seeds do not reproduce'}: {why}"
                      for task, (same, why) in found.reproduction.items())
     return Judgement(found.lines + timing_lines, chosen, differences, notes + found.notes)
+
+
+def _judged_names(record: RunRecord, section: Mapping[str, Any], path: Path, known_only: bool,
+                  notes: list[str]) -> list[str]:
+    """Return the record's experiments the baseline holds ([] when every one was refused);
+    one it lacks raises UsageError unless ``known_only`` (then it is said in ``notes``)."""
+    held = section["experiments"]
+    names = record.experiment_names()
+    unknown = [n for n in names if n not in held]
+    if unknown and not known_only:
+        raise_unknown(unknown, section, path, record.profile)
+    if unknown:
+        notes.append(f"not in the baseline, not judged: {', '.join(unknown)}")
+    names = [n for n in names if n in held]
+    if not names and not record.refused:
+        raise UsageError(f"{path} holds none of the experiments run ({', '.join(unknown)}): "
+                         "nothing to judge")
+    return names
+
+
+def _timing_notes(record: RunRecord, section: Mapping[str, Any], path: Path, names: list[str],
+                  thresholds: Thresholds, timing: bool, same_session: bool, notes: list[str]
+                  ) -> tuple[bool, set[str]]:
+    """Return whether the time ratios are judged against ``section`` and which experiments
+    were timed busy (judged at the busy margins); say why in ``notes``."""
+    base_env = section.get("environment", {})
+    old_format = bool(section.get("old_format"))
+    cpu_matches = same_cpu(record.environment, base_env)
+    stored_kinds = section.get(baselines.TIMING_SAMPLE_KEY)
+    # Paths added later (tflite_sparse) are absent from older baselines' kinds, not other.
+    same_kind = isinstance(stored_kinds, dict) and all(
+        TIMING_SAMPLE.get(path) == kind for path, kind in stored_kinds.items())
+    base_load = section.get(baselines.LOAD_KEY)
+    base_busy = is_busy(base_load, base_env.get("cores"))
+    judged = (timing and cpu_matches and not old_format and same_kind
+              and (same_session or not base_busy))
+    busy = set(names) if same_session and base_busy else record.busy_experiments() & set(names)
+    if not timing:
+        notes.append("timing not judged: --no-timing")
+        return judged, busy
+    if base_busy and cpu_matches and same_kind and not same_session:
+        notes.append(f"timing not judged: the baseline was timed on a busy machine (1-minute load "
+                     f"{base_load:.2f} on {base_env.get('cores')} cores), where the Keras ratio "
+                     "reads low; remake it on a quiet machine")
+    if same_session and base_busy:
+        notes.append(f"the session's reference was timed on a busy machine (1-minute load "
+                     f"{base_load:.2f}): every experiment judged at the busy margins")
+    elif busy:
+        widened = ", ".join(f"{t.metric} x{t.busy_margin:g}" for t in thresholds.timing
+                            if t.busy_margin and t.busy_margin != t.margin)
+        notes.append(f"this run was timed on a busy machine (1-minute load up to "
+                     f"{record.max_load():.2f}; {len(busy)} of {len(names)} experiments): a "
+                     "neighbour moves the Keras ratio both ways, so it can hide a slowdown"
+                     + (f"; slower margins there: {widened}" if widened else "")
+                     + "; time alone, or both sides at once with prunebench ab")
+    if not old_format and not same_kind:
+        notes.append(f"timing not judged: {path} holds timing samples of another kind "
+                     f"({stored_kinds}, not {TIMING_SAMPLE}); remake "
+                     f"it: {baselines.UPDATE_COMMAND.format(profile=record.profile)}")
+    elif not cpu_matches and not old_format:
+        notes.append("timing not judged: the baseline was made on another CPU type (model, "
+                     "family or SIMD features; see cpu_id): time both environments "
+                     "interleaved with prunebench ab")
+    return judged, busy
+
+
+def _timed(record: RunRecord, held: Mapping[str, Any], names: list[str], busy: set[str],
+           thresholds: Thresholds, notes: list[str]) -> list[tuple[str, Any, list, list]]:
+    """Return (experiment, timer, run's samples, baseline's samples) for each time ratio
+    judged; a ratio without samples on one side is said in ``notes``."""
+    timed = []
+    for name in names:
+        for timer in thresholds.timing:
+            current = record.pooled_ratios(name, timer.path)
+            stored = [v for ratios in held[name].get("timing", {}).get(timer.path, {}).values()
+                      for v in ratios]
+            if not current and not stored:
+                continue  # a path this experiment does not have (tflite_sparse)
+            if len(current) >= 2 and len(stored) >= 2:
+                timed.append((name, timer.for_busy_run() if name in busy else timer, current,
+                              stored))
+            else:
+                notes.append(f"{name}.{timer.metric} not judged: no block samples in the "
+                             f"{'run' if len(current) < 2 else 'baseline'}")
+    return timed
 
 
 def raise_unknown(unknown: list[str], section: Mapping[str, Any], path: Path, profile: str) -> None:

@@ -118,6 +118,108 @@ def _sparse_figures(task: Task, exported: export.Exported, data: Dataset,
     }, list(structure.ops)
 
 
+def _weight_figures(task: Task, prune: Any, stripped: Any
+                    ) -> tuple[dict[str, float], dict[str, np.ndarray], set[str]]:
+    """Return the sparsity figures, the declared weights and the layers meant to be pruned.
+
+    Sparsity is counted over the weights the task declares prunable in the layers the
+    experiment means to prune, whatever tfmot wrapped."""
+    declared = tasks.declared_weights(stripped)
+    scoped = set(task.scoped_layers(stripped, prune.scope)) if prune else set()
+    pruned_weights = [w for key, w in declared.items() if key.split("/")[0] in scoped]
+    zeros, total = metrics.count_zeros(stripped.get_weights())
+    target = prune.target_sparsity if prune else 0.0
+    m_by_n = prune.m_by_n if prune else None
+    if m_by_n is not None:
+        # The structure fixes the sparsity: m/n, less where a short last group is kept.
+        target = metrics.m_by_n_sparsity([w.shape for w in pruned_weights], *m_by_n)
+    sparsity_pruned = metrics.sparsity(pruned_weights)
+    found = {
+        "target_sparsity": target,
+        "sparsity_pruned": sparsity_pruned,
+        "density_pruned": 1.0 - sparsity_pruned,
+        "sparsity_kernels": metrics.sparsity(declared.values()),
+        "sparsity_all": zeros / total,
+        "params": float(total),
+        "nonzero_params": float(total - zeros),
+    }
+    if m_by_n is not None:
+        found["m_by_n_ok"] = float(all(metrics.is_m_by_n(w, *m_by_n) for w in pruned_weights))
+    return found, declared, scoped
+
+
+@dataclass
+class _Exported:
+    """The files of one measured model, and what reading them back gave."""
+
+    files: export.Exported
+    reloaded: np.ndarray
+    wrapped: dict[str, float]
+    wrapped_error: str | None
+
+
+def _export(models_: Trained, data: Dataset, sparse: bool, kept: Any) -> _Exported:
+    """Export the stripped model (HDF5, TFLite float, int8, sparse), read the HDF5 back,
+    size the wrapped model; ``kept(suffix)``: where a copy of each file stays, or None."""
+    with tempfile.TemporaryDirectory(prefix="prunebench-") as tmp:
+        files = export.export(models_.stripped, Path(tmp), int8_source=models_.quantized,
+                              sparse=sparse)
+        reloaded = _predict(export.load(files.keras_path), data.x_test)
+        wrapped, wrapped_error = _wrapped_size(models_.trained, models_.stripped, files, Path(tmp))
+        if kept is not None:
+            shutil.copyfile(files.keras_path, kept(".h5"))
+            kept(".tflite").write_bytes(files.tflite)
+            kept(".int8.tflite").write_bytes(files.tflite_int8)
+            if files.tflite_sparse is not None:
+                kept(".sparse.tflite").write_bytes(files.tflite_sparse)
+    return _Exported(files, reloaded, wrapped, wrapped_error)
+
+
+def _file_figures(task: Task, files: export.Exported, data: Dataset, tflite_pred: np.ndarray
+                  ) -> dict[str, float]:
+    """Return the sizes of the files and the quality of the TFLite models (float: its
+    predictions ``tflite_pred``, int8)."""
+    primary = task.primary.name
+    int8_sparsity, int8_tensors = inference.tflite_weight_sparsity(files.tflite_int8)
+    return {
+        f"tflite_{primary}": task.evaluate(data.y_test, tflite_pred)[primary],
+        "keras_bytes": float(files.keras_bytes),
+        "keras_zip_bytes": float(files.keras_zip_bytes),
+        "tflite_bytes": float(files.tflite_bytes),
+        "tflite_zip_bytes": float(files.tflite_zip_bytes),
+        "tflite_int8_bytes": float(files.tflite_int8_bytes),
+        "tflite_int8_zip_bytes": float(files.tflite_int8_zip_bytes),
+        f"tflite_int8_{primary}": task.evaluate(
+            data.y_test, _tflite_predict(files.tflite_int8, data.x_test))[primary],
+        "tflite_int8_sparsity": int8_sparsity,
+        "tflite_int8_tensors": float(int8_tensors),
+    }
+
+
+def _time_figures(times: Any) -> tuple[dict[str, float], dict[str, Any]]:
+    """Return the time figures (medians in ms, ratios) and every timed path's samples."""
+    found = {
+        "keras_ms": times.keras.median * 1e3,
+        "keras_predict_ms": times.keras_predict.median * 1e3,
+        "tflite_ms": times.tflite.median * 1e3,
+        "reference_ms": times.reference.median * 1e3,
+        "keras_time_ratio": times.keras_ratio,
+        "tflite_time_ratio": times.tflite_ratio,
+        "tflite_int8_ms": times.tflite_int8.median * 1e3,
+    }
+    samples = {
+        "keras": times.keras.as_dict(), "keras_predict": times.keras_predict.as_dict(),
+        "tflite": times.tflite.as_dict(), "tflite_int8": times.tflite_int8.as_dict(),
+        "reference": times.reference.as_dict(),
+        **{path: stats.as_dict() for path, stats in (times.sparse or {}).items()},
+        "tflite_interpreter": times.interpreter,
+        # How busy the machine was while timing (1-minute load average): a neighbour
+        # slows numpy's reference more than Keras, so the Keras ratio reads low.
+        "load_1min": os.getloadavg()[0],
+    }
+    return found, samples
+
+
 def measure(
     task: Task,
     experiment: ExperimentConfig,
@@ -129,113 +231,47 @@ def measure(
 ) -> ExperimentResult:
     """Return every metric of a trained experiment's models.
 
-    Sparsity is counted over the weights the task declares prunable in the layers the
-    experiment means to prune, whatever tfmot wrapped. With ``keep_dir``, the stripped
-    model stays there as ``{experiment}-seed{seed}.h5``, ``.tflite`` and ``.int8.tflite``.
+    With ``keep_dir``, the stripped model stays there as ``{experiment}-seed{seed}.h5``,
+    ``.tflite`` and ``.int8.tflite`` (and ``.sparse.tflite``).
     """
-    trained, stripped = models_.trained, models_.stripped
+    trained, stripped, prune = models_.trained, models_.stripped, experiment.prune
     budgets = task.budgets(profile)
     pred = _predict(stripped, data.x_test)
-    quality = task.evaluate(data.y_test, pred)
-    primary = task.primary.name
-    declared = tasks.declared_weights(stripped)
-    prune = experiment.prune
-    scoped = set(task.scoped_layers(stripped, prune.scope)) if prune else set()
-    pruned_weights = [w for key, w in declared.items() if key.split("/")[0] in scoped]
-    weights = stripped.get_weights()
-    zeros, total = metrics.count_zeros(weights)
-    target = prune.target_sparsity if prune else 0.0
-    m_by_n = prune.m_by_n if prune else None
-    if m_by_n is not None:
-        # The structure fixes the sparsity: m/n, less where a short last group is kept.
-        target = metrics.m_by_n_sparsity([w.shape for w in pruned_weights], *m_by_n)
+    weight_figures, declared, scoped = _weight_figures(task, prune, stripped)
     sparse = prune is not None and prune.converts_sparse
-    with tempfile.TemporaryDirectory(prefix="prunebench-") as tmp:
-        exported = export.export(stripped, Path(tmp), int8_source=models_.quantized, sparse=sparse)
-        reloaded = _predict(export.load(exported.keras_path), data.x_test)
-        wrapped, wrapped_error = _wrapped_size(trained, stripped, exported, Path(tmp))
-        if keep_dir is not None:
-            keep_dir.mkdir(parents=True, exist_ok=True)
-            kept = partial(export.kept_path, keep_dir, experiment.name, seed)
-            shutil.copyfile(exported.keras_path, kept(".h5"))
-            kept(".tflite").write_bytes(exported.tflite)
-            kept(".int8.tflite").write_bytes(exported.tflite_int8)
-            if exported.tflite_sparse is not None:
-                kept(".sparse.tflite").write_bytes(exported.tflite_sparse)
-    tflite_pred = _tflite_predict(exported.tflite, data.x_test)
+    if keep_dir is not None:
+        keep_dir.mkdir(parents=True, exist_ok=True)
+    kept = partial(export.kept_path, keep_dir, experiment.name, seed) if keep_dir else None
+    exported = _export(models_, data, sparse, kept)
+    tflite_pred = _tflite_predict(exported.files.tflite, data.x_test)
     timed_x = data.x_test[: task.timing_rows] if task.timing_rows else data.x_test
-    times = inference.time_inference(stripped, exported.tflite, exported.tflite_int8,
-                                     timed_x, profile.timing, exported.tflite_sparse)
-    int8_sparsity, int8_tensors = inference.tflite_weight_sparsity(exported.tflite_int8)
-    sparsity_pruned = metrics.sparsity(pruned_weights)
-    int8_quality = task.evaluate(data.y_test, _tflite_predict(exported.tflite_int8, data.x_test))
-    found = {
-        **quality,
-        f"tflite_{primary}": task.evaluate(data.y_test, tflite_pred)[primary],
-        "target_sparsity": target,
-        "sparsity_pruned": sparsity_pruned,
-        "density_pruned": 1.0 - sparsity_pruned,
-        "sparsity_kernels": metrics.sparsity(declared.values()),
-        "sparsity_all": zeros / total,
-        "params": float(total),
-        "nonzero_params": float(total - zeros),
-        "keras_bytes": float(exported.keras_bytes),
-        "keras_zip_bytes": float(exported.keras_zip_bytes),
-        "tflite_bytes": float(exported.tflite_bytes),
-        "tflite_zip_bytes": float(exported.tflite_zip_bytes),
-        "keras_ms": times.keras.median * 1e3,
-        "keras_predict_ms": times.keras_predict.median * 1e3,
-        "tflite_ms": times.tflite.median * 1e3,
-        "reference_ms": times.reference.median * 1e3,
-        "keras_time_ratio": times.keras_ratio,
-        "tflite_time_ratio": times.tflite_ratio,
-        **wrapped,
-        "tflite_int8_bytes": float(exported.tflite_int8_bytes),
-        "tflite_int8_zip_bytes": float(exported.tflite_int8_zip_bytes),
-        f"tflite_int8_{primary}": int8_quality[primary],
-        "tflite_int8_ms": times.tflite_int8.median * 1e3,
-        "tflite_int8_sparsity": int8_sparsity,
-        "tflite_int8_tensors": float(int8_tensors),
-        "train_s": models_.fit.wall_s,
-        "epochs_run": float(models_.fit.epochs_run),
-    }
+    times = inference.time_inference(stripped, exported.files.tflite, exported.files.tflite_int8,
+                                     timed_x, profile.timing, exported.files.tflite_sparse)
+    time_figures, timings = _time_figures(times)
+    found = {**task.evaluate(data.y_test, pred), **weight_figures,
+             **_file_figures(task, exported.files, data, tflite_pred), **time_figures, **exported.wrapped,
+             "train_s": models_.fit.wall_s, "epochs_run": float(models_.fit.epochs_run)}
     invariants: dict[str, Any] = {}
-    if wrapped_error is not None:
-        invariants["wrapped_h5_error"] = wrapped_error
+    if exported.wrapped_error is not None:
+        invariants["wrapped_h5_error"] = exported.wrapped_error
     if sparse:
         sparse_figures, invariants["tflite_sparse_ops"] = _sparse_figures(
-            task, exported, data, times)
+            task, exported.files, data, times)
         found.update(sparse_figures)
-    if m_by_n is not None:
-        found["m_by_n_ok"] = float(all(
-            metrics.is_m_by_n(w, *m_by_n) for w in pruned_weights))
     unregistered = set(found) - FIGURES.keys() - {own.name for own in task.figures}
     if unregistered:  # a new figure is added to prunebench.figures before it is measured
         raise RuntimeError(f"figures missing from prunebench.figures: {sorted(unregistered)}")
     wrapped_diff = _max_diff(_predict(trained, data.x_test), pred)
-    reload_diff = _max_diff(reloaded, pred)
-    layers = [
-        {"layer": key.split("/")[0], "weight": key.split("/", 1)[1],
-         "kernel_sparsity": layer_sparsity, "kernel_size": int(declared[key].size),
-         "pruned": key.split("/")[0] in scoped}
-        for key, layer_sparsity in metrics.per_layer_sparsity(declared).items()
-    ]
-    timings = {
-        "keras": times.keras.as_dict(), "keras_predict": times.keras_predict.as_dict(),
-        "tflite": times.tflite.as_dict(), "tflite_int8": times.tflite_int8.as_dict(),
-        "reference": times.reference.as_dict(),
-        **{path: stats.as_dict() for path, stats in (times.sparse or {}).items()},
-        "tflite_interpreter": times.interpreter,
-        # How busy the machine was while timing (1-minute load average): a neighbour
-        # slows numpy's reference more than Keras, so the Keras ratio reads low.
-        "load_1min": os.getloadavg()[0],
-    }
+    reload_diff = _max_diff(exported.reloaded, pred)
     return ExperimentResult(
         experiment=experiment.name,
         seed=seed,
         digest=run_digest(experiment, budgets),
         metrics=found,
-        layers=layers,
+        layers=[{"layer": key.split("/")[0], "weight": key.split("/", 1)[1],
+                 "kernel_sparsity": layer_sparsity, "kernel_size": int(declared[key].size),
+                 "pruned": key.split("/")[0] in scoped}
+                for key, layer_sparsity in metrics.per_layer_sparsity(declared).items()],
         invariants={
             "strip_matches_wrapped": wrapped_diff <= PREDICTION_ATOL,
             "strip_vs_wrapped_max_diff": wrapped_diff,
