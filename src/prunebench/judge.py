@@ -175,20 +175,9 @@ def judge(a: RunRecord, b: RunRecord, thresholds: Thresholds, mode: str = "auto"
                     notes.append(f"{name}.{check.metric} not judged: not in "
                                  f"{labels[0] if vb else labels[1]}")
                 continue
-            has_minimum = check.metric in thresholds.minimum
-            if mode == "distribution" and has_minimum:
-                how = "seeds"
-            elif paired_ok and mode == "cross":
-                how = "cross"
-            elif paired_ok and (identical(check, va, vb) or mode == "paired"):
-                how = "same"
-            elif paired_ok and task_reproduces:
-                how = "reproduced"
-            elif has_minimum:
-                how = "seeds"
-            elif paired_ok:
-                how = "cross"
-            else:
+            how = _how(check, va, vb, mode, paired_ok, task_reproduces,
+                       check.metric in thresholds.minimum)
+            if how is None:
                 notes.append(f"{name}.{check.metric} not judged: no minimum effect to judge "
                              "it over seeds, and the sides ran other seeds")
                 continue
@@ -196,27 +185,49 @@ def judge(a: RunRecord, b: RunRecord, thresholds: Thresholds, mode: str = "auto"
     over_seeds = sum(how == "seeds" for *_, how in plan)
     share = alpha_share if alpha_share is not None else (0.5 if timing_lines else 1.0)
     alpha = thresholds.family_alpha * share / max(1, over_seeds)
-    for name, check, va, vb, how in plan:
-        if how == "seeds":
-            minimum = thresholds.minimum[check.metric].width(median(va.values()))
-            lines.append(_over_seeds(check, name, va, vb, minimum, alpha))
-        elif identical(check, va, vb):
-            lines.append(Line(Verdict.OK, name, check.metric, vb[min(vb)], va[min(va)],
-                              f"identical on every seed ({len(va)}; same band "
-                              f"{check.same.describe()})"))
-        elif how == "reproduced" and check.metric in thresholds.minimum:
-            lines.append(_seed_by_seed(check, name, va, vb, thresholds.minimum[check.metric]))
-        elif how == "reproduced":  # changed beyond the same band, worse beyond the cross band
-            line = judge_paired(check, name, va, vb, "cross")
-            lines.append(replace(line, limit=line.limit + "; seeds reproduce"))
-        else:
-            lines.append(judge_paired(check, name, va, vb, how))
+    lines.extend(_line(check, name, va, vb, how, thresholds.minimum, alpha)
+                 for name, check, va, vb, how in plan)
     lines.extend(timing_lines)
     medians = current_medians(b)
     for name in names:
         unpruned = medians.get(unpruned_of(b.task_of(name)))
         lines.extend(floor_lines(name, medians[name], unpruned, thresholds.floors))
     return Judgement(lines, reproduces, notes)
+
+
+def _how(check: PairedCheck, va: dict[int, float], vb: dict[int, float], mode: str,
+         paired_ok: bool, reproduces: bool, has_minimum: bool) -> str | None:
+    """Return how a figure is judged: 'same' or 'cross' band seed by seed, 'reproduced'
+    (paired, its task's seeds reproduce), 'seeds' (over the seeds against its minimum
+    effect); None when it cannot be (other seeds on each side, no minimum effect)."""
+    if mode == "distribution" and has_minimum:
+        return "seeds"
+    if paired_ok and mode == "cross":
+        return "cross"
+    if paired_ok and (identical(check, va, vb) or mode == "paired"):
+        return "same"
+    if paired_ok and reproduces:
+        return "reproduced"
+    if has_minimum:
+        return "seeds"
+    return "cross" if paired_ok else None
+
+
+def _line(check: PairedCheck, name: str, va: dict[int, float], vb: dict[int, float], how: str,
+          minimum: Mapping[str, Band], alpha: float) -> Line:
+    """Return the judged line of one figure, judged ``how`` (``_how``)."""
+    if how == "seeds":
+        return _over_seeds(check, name, va, vb, minimum[check.metric].width(median(va.values())),
+                           alpha)
+    if identical(check, va, vb):
+        return Line(Verdict.OK, name, check.metric, vb[min(vb)], va[min(va)],
+                    f"identical on every seed ({len(va)}; same band {check.same.describe()})")
+    if how == "reproduced" and check.metric in minimum:
+        return _seed_by_seed(check, name, va, vb, minimum[check.metric])
+    if how == "reproduced":  # changed beyond the same band, worse beyond the cross band
+        line = judge_paired(check, name, va, vb, "cross")
+        return replace(line, limit=line.limit + "; seeds reproduce")
+    return judge_paired(check, name, va, vb, how)
 
 
 def refusal_lines(a: RunRecord, b: RunRecord, notes: list[str],

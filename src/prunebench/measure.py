@@ -220,6 +220,18 @@ def _time_figures(times: Any) -> tuple[dict[str, float], dict[str, Any]]:
     return found, samples
 
 
+def _agreement(pred: np.ndarray, wrapped: np.ndarray, reloaded: np.ndarray,
+               tflite: np.ndarray) -> dict[str, Any]:
+    """Return how far the wrapped model, the HDF5 read back and the TFLite float model
+    predict from the stripped model (``pred``), and whether within float rounding."""
+    wrapped_diff, reload_diff = _max_diff(wrapped, pred), _max_diff(reloaded, pred)
+    return {"strip_matches_wrapped": wrapped_diff <= PREDICTION_ATOL,
+            "strip_vs_wrapped_max_diff": wrapped_diff,
+            "reload_matches": reload_diff <= PREDICTION_ATOL,
+            "reload_max_diff": reload_diff,
+            "tflite_vs_keras_max_diff": _max_diff(tflite, pred)}
+
+
 def measure(
     task: Task,
     experiment: ExperimentConfig,
@@ -261,8 +273,6 @@ def measure(
     unregistered = set(found) - FIGURES.keys() - {own.name for own in task.figures}
     if unregistered:  # a new figure is added to prunebench.figures before it is measured
         raise RuntimeError(f"figures missing from prunebench.figures: {sorted(unregistered)}")
-    wrapped_diff = _max_diff(_predict(trained, data.x_test), pred)
-    reload_diff = _max_diff(exported.reloaded, pred)
     return ExperimentResult(
         experiment=experiment.name,
         seed=seed,
@@ -272,14 +282,8 @@ def measure(
                  "kernel_sparsity": layer_sparsity, "kernel_size": int(declared[key].size),
                  "pruned": key.split("/")[0] in scoped}
                 for key, layer_sparsity in metrics.per_layer_sparsity(declared).items()],
-        invariants={
-            "strip_matches_wrapped": wrapped_diff <= PREDICTION_ATOL,
-            "strip_vs_wrapped_max_diff": wrapped_diff,
-            "reload_matches": reload_diff <= PREDICTION_ATOL,
-            "reload_max_diff": reload_diff,
-            "tflite_vs_keras_max_diff": _max_diff(tflite_pred, pred),
-            **invariants,
-        },
+        invariants={**_agreement(pred, _predict(trained, data.x_test), exported.reloaded,
+                                 tflite_pred), **invariants},
         summary=models.summary(trained),
         timings=timings,
         task=task.name,

@@ -91,9 +91,8 @@ def add_parser(sub: Any, add_seeds: Any, add_common: Any) -> None:
     add_common(up)
 
 
-def cmd_upgrade(args: argparse.Namespace, out: Console, err: Console) -> int:
-    say = partial(out.print, highlight=False, markup=False, soft_wrap=True)
-    note = partial(err.print, highlight=False, markup=False, soft_wrap=True)
+def _refuse_bad_options(args: argparse.Namespace) -> None:
+    """Raise UsageError for options that cannot go together, before anything is built."""
     if args.scheduler and args.jobs > 1:
         raise UsageError("--jobs and --scheduler both choose where units run: give one")
     if args.jobs < 1:
@@ -103,12 +102,13 @@ def cmd_upgrade(args: argparse.Namespace, out: Console, err: Console) -> int:
                          f"two samples a side), got {args.rounds}")
     if args.margin < 1:
         raise UsageError(f"margin must be >= 1, got {args.margin}")
-    thresholds = compare.load_thresholds(args.thresholds)
     for path in (args.out, args.markdown, args.junit):
         if path is not None:
             record.check_writable(path)
-    chosen = experiments.resolve(args.experiments or configured_experiments() or None)
-    thresholds = thresholds.with_figures(*tasks.figure_thresholds([e.task for e in chosen]))
+
+
+def _plan(args: argparse.Namespace, chosen: list[Any]) -> upgrade.Plan:
+    """Return what both sides run: the experiments' tasks, each side's seeds, the rounds."""
     seeds_a = tuple(dict.fromkeys(args.seeds or DEFAULT_SEEDS))
     seeds_b = tuple(dict.fromkeys(args.b_seeds or seeds_a))
     if args.start == "shared" and seeds_a != seeds_b:
@@ -116,11 +116,23 @@ def cmd_upgrade(args: argparse.Namespace, out: Console, err: Console) -> int:
                          "the same seeds")
     if args.judge == "paired" and sorted(seeds_a) != sorted(seeds_b):
         raise UsageError("--judge paired pairs seed s of A with seed s of B: give both the same seeds")
-    plan = upgrade.Plan(profile=args.profile,
+    return upgrade.Plan(profile=args.profile,
                         tasks=upgrade.tasks_of([e.name for e in chosen], lambda n: next(
                             e.task for e in chosen if e.name == n)),
                         seeds={"A": seeds_a, "B": seeds_b}, rounds=args.rounds,
                         task_specs=tuple(args.task), start=args.start)
+
+
+def cmd_upgrade(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """``prunebench upgrade``: build or find both sides, run the plan in both (seeds
+    interleaved), time both, judge B against A; print and write the verdict."""
+    say = partial(out.print, highlight=False, markup=False, soft_wrap=True)
+    note = partial(err.print, highlight=False, markup=False, soft_wrap=True)
+    _refuse_bad_options(args)
+    chosen = experiments.resolve(args.experiments or configured_experiments() or None)
+    thresholds = compare.load_thresholds(args.thresholds).with_figures(
+        *tasks.figure_thresholds([e.task for e in chosen]))
+    plan = _plan(args, chosen)
     specs = {"A": envbuild.parse(args.from_spec), "B": envbuild.parse(args.to_spec)}
     sides = {name: abtest.make_side(name, envbuild.build(spec, name, args.envs, note,
                                                          args.prunebench), env)
@@ -151,17 +163,23 @@ def cmd_upgrade(args: argparse.Namespace, out: Console, err: Console) -> int:
                                                 for t, (r, w) in found.reproduction.items()},
                "lines": [{**vars(ln), "verdict": ln.verdict.value} for ln in found.lines],
                "notes": found.notes, "summary": judge.summary(found)}
-    record.write_json_atomic(args.out, payload)
-    if args.junit is not None:
-        verdicts.write(args.junit, verdicts.junit(found.lines, "prunebench.upgrade", {
-            "from": specs["A"].text, "to": specs["B"].text, "verdict": VERDICTS[code],
-            "differences": "; ".join(differences) or "none"}))
-    if args.markdown is not None or os.environ.get("GITHUB_STEP_SUMMARY"):
-        verdicts.publish_markdown(args.markdown, markdown(payload, found.lines))
+    _publish(args, payload, found.lines)
     say(f"upgrade: {VERDICTS[code]} - B against A, {len(found.lines)} checks: "
         + ", ".join(f"{n} {k}" for k, n in judge.summary(found).items() if n)
         + f"; record written to {args.out}")
     return code
+
+
+def _publish(args: argparse.Namespace, payload: dict[str, Any], lines: list[Line]) -> None:
+    """Write the verdict record (``--out``), JUnit XML and Markdown where asked."""
+    record.write_json_atomic(args.out, payload)
+    if args.junit is not None:
+        sides = payload["sides"]
+        verdicts.write(args.junit, verdicts.junit(lines, "prunebench.upgrade", {
+            "from": sides["A"]["spec"], "to": sides["B"]["spec"], "verdict": payload["verdict"],
+            "differences": "; ".join(payload["differences"]) or "none"}))
+    if args.markdown is not None or os.environ.get("GITHUB_STEP_SUMMARY"):
+        verdicts.publish_markdown(args.markdown, markdown(payload, lines))
 
 
 def markdown(payload: dict[str, Any], lines: list[Line]) -> str:
