@@ -15,6 +15,7 @@ from prunebench import (
     data,
     experiments,
     html_report,
+    html_tables,
     kerasenv,
     metrics,
     pruning,
@@ -294,7 +295,7 @@ def test_report_shows_two_runs_of_one_version_side_by_side_the_worse_one_marked(
         clean, noisy = summary[f"{tf} (a)"][name], summary[f"{tf} (b)"][name]
         assert clean["seeds"] == noisy["seeds"] == len(beyond_run.seeds)
         assert noisy["mse"] == pytest.approx(1.25 * clean["mse"])
-        assert f"{html_report._fmt(noisy['mse'], 'mse')} worse</td>" in page, name
+        assert f"{html_tables.fmt(noisy['mse'], 'mse')} worse</td>" in page, name
 
 
 def test_report_refuses_two_records_of_one_environment_holding_the_same_seed(beyond_run,
@@ -328,7 +329,7 @@ def test_report_pools_records_of_one_environment_with_other_seeds_and_says_so(be
 def test_report_verdicts_are_coloured():
     line = html_report.compare.Line(html_report.compare.Verdict.REGRESSION, "whole_model", "mse",
                                     2.0, 1.0, "<= 1.5")
-    table = html_report._verdict_table([line], [])
+    table = html_tables.verdict_table([line], [])
     assert html_report.VERDICT_COLOURS["regression"] in table and "whole_model" in table
 
 

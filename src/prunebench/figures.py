@@ -58,7 +58,7 @@ _ALL = (
     Figure("tflite_sparse_mse", "y^2", "lower", "sparse TFLite MSE"),
     Figure("tflite_sparse_accuracy", "fraction", "higher", "sparse TFLite accuracy"),
     Figure("target_sparsity", "fraction", None, "target sparsity", "g"),
-    Figure("sparsity_pruned", "fraction", "higher", "sparsity of pruned layers / target",
+    Figure("sparsity_pruned", "fraction", "higher", "sparsity of pruned layers",
            asv="density_pruned"),
     Figure("density_pruned", "fraction", None, "density of pruned layers"),
     Figure("sparsity_kernels", "fraction", None, "sparsity of declared weights"),

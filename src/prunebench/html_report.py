@@ -13,9 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from prunebench import baseline, compare, gate, grouping, tasks
+from prunebench import baseline, compare, gate, grouping, html_tables, tasks
 from prunebench.errors import UsageError
-from prunebench.figures import UNITS
 from prunebench.plots import (
     Experiment,
     merge,
@@ -32,9 +31,10 @@ from prunebench.record import RunRecord, tf_minor, write_json_atomic
 
 __all__ = ["PLOTS", "VERDICT_COLOURS", "pareto_front", "write"]
 
+VERDICT_COLOURS = html_tables.VERDICT_COLOURS
+
 PAGE = "index.html"
-VERDICT_COLOURS = {"ok": "#d9f2d9", "improvement": "#d6e9ff", "regression": "#f8d0d0",
-                   "no baseline": "#eeeeee"}
+
 
 
 def verdicts(records: Sequence[RunRecord], baseline_path: Path | None,
@@ -71,72 +71,6 @@ def verdicts(records: Sequence[RunRecord], baseline_path: Path | None,
 
 def _finite(value: float) -> float | None:
     return None if np.isnan(value) else value
-
-
-def _fmt(value: float, metric: str) -> str:
-    if np.isnan(value):
-        return "-"
-    if UNITS.get(metric) in ("bytes", "count"):
-        return f"{value:,.0f}"
-    return f"{value:.4g}"
-
-
-TABLE_METRICS = (
-    ("target_sparsity", "target"), ("sparsity_pruned", "sparsity"), ("mse", "MSE"),
-    ("mse_vs_unpruned", "MSE / unpruned"), ("keras_zip_bytes", "HDF5 zip B"),
-    ("tflite_int8_zip_bytes", "int8 zip B"), ("tflite_int8_sparsity", "int8 sparsity"),
-    ("tflite_int8_mse", "int8 MSE"), ("keras_ms", "Keras ms"), ("tflite_ms", "TFLite ms"),
-    ("tflite_int8_ms", "int8 ms"), ("accuracy", "accuracy"),
-    ("accuracy_vs_unpruned", "accuracy / unpruned"), ("loss", "loss"),
-    ("tflite_int8_accuracy", "int8 accuracy"), ("tflite_sparse_tensors", "sparse tensors"),
-    ("tflite_densify_ops", "DENSIFY ops"), ("sparse_speedup", "sparse speed-up"),
-)
-
-
-def _figures_table(found: Sequence[Experiment]) -> str:
-    head = "".join(f"<th>{html.escape(label)}</th>" for _, label in TABLE_METRICS)
-    rows = []
-    for exp in found:
-        cells = []
-        for metric, _ in TABLE_METRICS:
-            med = exp.median(metric)
-            low, high = exp.span(metric)
-            tip = f"seeds: {_fmt(low, metric)} - {_fmt(high, metric)}"
-            cells.append(f'<td title="{html.escape(tip)}">{_fmt(med, metric)}</td>')
-        seeds = len(exp.per_seed)
-        rows.append(f"<tr><td>{html.escape(exp.name)}</td><td>{html.escape(exp.family)}</td>"
-                    f"<td>{seeds}</td>{''.join(cells)}</tr>")
-    return (f"<table><tr><th>experiment</th><th>family</th><th>seeds</th>{head}</tr>"
-            f"{''.join(rows)}</table>")
-
-
-def _verdict_table(lines: Sequence[compare.Line], found: Sequence[Experiment]) -> str:
-    judged = {line.experiment for line in lines}
-    rows = [(line.verdict.value, line.experiment, line.metric, f"{line.value:.6g}",
-             "-" if line.baseline is None else f"{line.baseline:.6g}", line.limit)
-            for line in lines]
-    rows += [("no baseline", exp.name, "-", "-", "-", "-") for exp in found
-             if exp.name not in judged]
-    body = "".join(
-        f'<tr style="background:{VERDICT_COLOURS.get(row[0].lower(), "#fff")}">'
-        + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
-        for row in rows)
-    return ("<table><tr><th>verdict</th><th>experiment</th><th>metric</th><th>value</th>"
-            f"<th>baseline median</th><th>limit</th></tr>{body}</table>")
-
-
-def _environment_table(records: Sequence[RunRecord]) -> str:
-    rows = []
-    for rec in records:
-        env = rec.environment
-        packages = ", ".join(f"{k} {v}" for k, v in env.get("packages", {}).items() if v)
-        rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in (
-            rec.created, rec.profile, " ".join(map(str, rec.seeds)), env.get("python"),
-            packages, env.get("keras"), f"{env.get('cpu')} ({env.get('cores')} cores)",
-            env.get("git_sha") or "-")) + "</tr>")
-    return ("<table><tr><th>created</th><th>profile</th><th>seeds</th><th>python</th>"
-            "<th>packages</th><th>keras</th><th>cpu</th><th>git sha</th></tr>"
-            f"{''.join(rows)}</table>")
 
 
 CSS = """
@@ -195,40 +129,6 @@ def _only_seeds(rec: RunRecord, seeds: Sequence[int]) -> RunRecord:
                      experiments=rec.experiments, results=kept, environment=rec.environment)
 
 
-def _side_by_side_table(columns: Sequence[tuple[str, RunRecord, list[Experiment]]]) -> str:
-    """Return experiment x metric rows, a column per group, worse/better against the one before.
-
-    Against the column to its left, each figure is judged in the gate's band for the two
-    environments: 'same' where TensorFlow, the packages and the CPU type agree (two runs
-    of one stack: a regression injected into one shows), 'cross' otherwise.
-    """
-    checks = {c.metric: c for c in compare.load_thresholds().paired}
-    head = "".join(f"<th>{html.escape(label)}</th>" for label, _, _ in columns)
-    names = list(dict.fromkeys(exp.name for _, _, found in columns for exp in found))
-    rows = []
-    for name in names:
-        for metric, label in TABLE_METRICS:
-            cells: list[str] = []
-            previous: tuple[float, RunRecord] | None = None
-            for _, merged, found in columns:
-                exp = next((e for e in found if e.name == name), None)
-                value = exp.median(metric) if exp is not None else float("nan")
-                verdict = None
-                if metric in checks and previous is not None and not np.isnan(value):
-                    before, left = previous
-                    band = "cross" if gate.environment_differences(
-                        merged.environment, left.environment) else "same"
-                    verdict = checks[metric].verdict(before, value, band, name).value.lower()
-                mark = {"regression": " worse", "improvement": " better"}.get(verdict or "", "")
-                colour = VERDICT_COLOURS.get(verdict or "", "#fff") if mark else "#fff"
-                cells.append(f'<td style="background:{colour}">{_fmt(value, metric)}{mark}</td>')
-                previous = None if np.isnan(value) else (value, merged)
-            if any(">-<" not in c for c in cells):
-                rows.append(f"<tr><td>{html.escape(name)}</td><td>{html.escape(label)}</td>"
-                            f"{''.join(cells)}</tr>")
-    return (f"<table><tr><th>experiment</th><th>metric</th>{head}</tr>{''.join(rows)}</table>")
-
-
 def _figure(prefix: str, filename: str, title: str, caption: str) -> str:
     return (f"<h3>{html.escape(title)}</h3><p class='note'>{html.escape(caption)}"
             f"</p><img src='{prefix}{filename}' alt='{html.escape(title)}'>")
@@ -276,11 +176,11 @@ def _group_section(label: str, each: grouping.Group, differences: Sequence[str],
 {len(each.records)} record(s) ({html.escape(', '.join(each.files))}); seeds are pooled
 within this environment only, each seed from one record.</p>
 <h3>Figures</h3><p class="note">Medians over seeds; hover a cell for the seed range.</p>
-{_figures_table(found)}
+{html_tables.figures_table(found)}
 {''.join(plots)}
 <h3>Gate</h3><p class="note">{html.escape(judged)}</p>
-{_verdict_table(lines, found)}
-<h3>Environment</h3>{_environment_table(each.records)}
+{html_tables.verdict_table(lines, found)}
+<h3>Environment</h3>{html_tables.environment_table(each.records)}
 """
 
 
@@ -318,7 +218,7 @@ def write(records: Sequence[RunRecord], out_dir: Path, baseline_path: Path | Non
                         f"seeds every environment has ({html.escape(' '.join(map(str, common)))}); "
                         "worse/better: beyond the gate's band (same where TensorFlow, the "
                         "packages and the CPU type agree, cross otherwise) against the "
-                        f"column to the left.</p>{_side_by_side_table(shared)}")
+                        f"column to the left.</p>{html_tables.side_by_side_table(shared)}")
     titles = ", ".join(label for label, _, _ in groups)
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>prunebench report</title>
@@ -336,7 +236,7 @@ record(s).</p>
     tmp.replace(path)
     write_json_atomic(out_dir / "summary.json", {label.removeprefix("TF "): {
         exp.name: {"family": exp.family, "seeds": len(exp.per_seed),
-                   **{m: _finite(exp.median(m)) for m, _ in TABLE_METRICS}} for exp in found}
+                   **{m: _finite(exp.median(m)) for m in html_tables.TABLE_METRICS}} for exp in found}
         for label, _, found in groups})
     return path
 

@@ -31,11 +31,12 @@ def column(metric: str, header: str | None = None) -> Column:
 
 #: The results table in two parts, each fitting a 120-column terminal with every cell whole:
 #: what the model is (quality, sparsity), then what it costs (size, time, training).
-_SPARSITY = ("sparsity_pruned", "sparsity_all", "nonzero_params")
-COLUMNS: tuple[Column, ...] = tuple(map(column, ("mse", "mse_vs_unpruned", "mae", *_SPARSITY)))
+_SPARSITY = (column("sparsity_pruned", "sparsity of pruned layers / target"),
+             *map(column, ("sparsity_all", "nonzero_params")))
+COLUMNS: tuple[Column, ...] = (*map(column, ("mse", "mse_vs_unpruned", "mae")), *_SPARSITY)
 #: The quality columns of classification tasks (the digits zoo), in place of MSE's.
-CLASSIFICATION_COLUMNS: tuple[Column, ...] = tuple(
-    map(column, ("accuracy", "accuracy_vs_unpruned", "loss", *_SPARSITY)))
+CLASSIFICATION_COLUMNS: tuple[Column, ...] = (
+    *map(column, ("accuracy", "accuracy_vs_unpruned", "loss")), *_SPARSITY)
 #: Block-sparse experiments: the EXPERIMENTAL_SPARSITY flatbuffer against the dense one,
 #: timed in the same interleaved blocks.
 SPARSE_COLUMNS: tuple[Column, ...] = (
