@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Sequence
 from importlib.metadata import entry_points
+from types import ModuleType
 
 from prunebench.compare import Band, PairedCheck
 from prunebench.config import SEED_TASK
@@ -114,7 +115,25 @@ def builtin(name: str) -> Task:
     """Return a built-in task without loading users' entry points."""
     if name not in BUILTIN:
         raise UsageError(f"no built-in task {name!r}; one of {', '.join(BUILTIN)}")
-    return register(importlib.import_module(f"prunebench.tasks.{name}").TASK)
+    return register(_builtin_modules()[name].TASK)
+
+
+def _builtin_modules() -> dict[str, ModuleType]:
+    """The built-in tasks' modules, imported when first asked for (no TensorFlow at import)."""
+    from prunebench.tasks import (
+        digits_attention,
+        digits_cnn,
+        digits_embedding,
+        digits_lstm,
+        digits_mobilenet,
+        digits_wide_mlp,
+        friedman1,
+    )
+
+    modules = {m.__name__.rpartition(".")[2]: m for m in (
+        friedman1, digits_cnn, digits_mobilenet, digits_lstm, digits_embedding,
+        digits_attention, digits_wide_mlp)}
+    return {name: modules[name] for name in BUILTIN}
 
 
 def _load() -> None:
