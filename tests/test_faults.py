@@ -53,3 +53,15 @@ def test_a_process_started_with_inject_has_the_same_fault_and_an_unknown_kind_is
     bad = subprocess.run([sys.executable, "-c", "pass"], env=env, capture_output=True, text=True,
                          timeout=60)
     assert bad.returncode == 1 and "INJECT: unknown kind 'nosuch'" in bad.stderr
+
+
+def test_a_sitecustomize_without_its_catalogue_stops_the_process_instead_of_running_clean(
+        tmp_path):
+    """site.py prints a failing sitecustomize's ImportError and goes on: an injected run
+    would silently be a clean one."""
+    (tmp_path / "sitecustomize.py").write_text((INJECT_DIR / "sitecustomize.py").read_text())
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "INJECT": "schedule:0.1"}
+    done = subprocess.run([sys.executable, "-c", "print('ran')"], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 1 and "ran" not in done.stdout
+    assert "INJECT: no fault catalogue" in done.stderr

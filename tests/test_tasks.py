@@ -372,9 +372,8 @@ def test_a_task_that_owns_its_training_fits_with_it_and_the_record_says_so(smoke
 
     training = tasks.Training(optimizer=lambda: keras.optimizers.SGD(momentum=0.9),
                               batch_size=16, epochs={"smoke": (3, 2)}, callbacks=lambda: [Spy()])
-    task = tasks.register(dataclasses.replace(
-        tasks.get("friedman1"), name="sgd_mlp", training=training,
-        experiments=tasks.base.standard_experiments()))
+    task = tasks.register(_task(name="sgd_mlp", training=training,
+                                partial_layers=friedman1.TASK.partial_layers))
     try:
         chosen = experiments.resolve(["sgd_mlp/unpruned", "sgd_mlp/whole_model"])
         unpruned, pruned = pipeline.run_seed(task, chosen, 0, smoke_profile, tiny_data)

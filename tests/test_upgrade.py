@@ -26,7 +26,7 @@ SMALL = ("--experiments", "unpruned", "whole_model", "--profile", "smoke")
 
 #: A sitecustomize for side B only: it notes, per process, every Model.fit, strip_pruning,
 #: TFLite conversion and Keras model loaded (with its path), then applies the injection
-#: harness (INJECT=KIND:STRENGTH).
+#: harness (INJECT=KIND:STRENGTH; its fault catalogue is on B's PYTHONPATH after this).
 MARKER = '''
 import os, sys
 _LOG = os.environ["MARKER_LOG"]
@@ -143,7 +143,8 @@ def test_b_variables_reach_every_b_process_and_no_a_process_and_its_regression_i
     done = prunebench("upgrade", "--from", PYTHON, "--to", PYTHON, *SMALL, "--seeds", "0", "1",
                       "--rounds", "2", "--out", str(out), "--markdown", str(tmp_path / "up.md"),
                       "--junit", str(tmp_path / "junit.xml"),
-                      "--b-env", f"PYTHONPATH={site}", "--b-env", f"MARKER_LOG={log}",
+                      "--b-env", f"PYTHONPATH={site}{os.pathsep}{INJECT.parent}",
+                      "--b-env", f"MARKER_LOG={log}",
                       "--b-env", f"INJECT_FILE={INJECT}", "--b-env", "INJECT=schedule:0.005",
                       cwd=tmp_path, timeout=900)
     assert done.returncode == 1, done.stdout + done.stderr
@@ -162,7 +163,8 @@ def test_b_variables_reach_every_b_process_and_no_a_process_and_its_regression_i
     # processes would double each count.
     assert (len(hooks["fit"]), len(hooks["strip"]), len(hooks["convert"])) == (2, 2, 4)
     records = verdict["sides"]
-    assert records["B"]["record"]["environment"]["variables"]["PYTHONPATH"] == str(site)
+    assert records["B"]["record"]["environment"]["variables"]["PYTHONPATH"] == (
+        f"{site}{os.pathsep}{INJECT.parent}")
     assert "PYTHONPATH" not in records["A"]["record"]["environment"]["variables"]
     assert "| REGRESSION | `whole_model.sparsity_pruned`" in (tmp_path / "up.md").read_text()
     suite = ElementTree.parse(tmp_path / "junit.xml").getroot().find("testsuite")
@@ -239,7 +241,8 @@ def test_from_a_shared_start_b_fine_tunes_the_model_a_trained_and_trains_its_own
     log, out = tmp_path / "marker.log", tmp_path / "up.json"
     done = prunebench("upgrade", "--from", PYTHON, "--to", PYTHON, *SMALL, "--seeds", "0",
                       "--rounds", "0", "--start", "shared", "--out", str(out),
-                      "--b-env", f"PYTHONPATH={site}", "--b-env", f"MARKER_LOG={log}",
+                      "--b-env", f"PYTHONPATH={site}{os.pathsep}{INJECT.parent}",
+                      "--b-env", f"MARKER_LOG={log}",
                       "--b-env", f"INJECT_FILE={INJECT}", cwd=tmp_path, timeout=900)
     assert done.returncode == 0, done.stdout + done.stderr
     saved = tmp_path / "up.json.journal" / "units" / "A-seed0-friedman1" / "start" / "friedman1"

@@ -40,8 +40,13 @@ def after_import(module_name, patch):
 
 
 if KIND:
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import fault_catalogue
+    _HERE = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, _HERE)
+    try:
+        import fault_catalogue
+    except ImportError as exc:  # site.py would print it and go on, uninjected: stop instead
+        sys.exit(f"INJECT: no fault catalogue (fault_catalogue.py) beside {_HERE} or on "
+                 f"PYTHONPATH: {exc}")
 
     fault = fault_catalogue.get(KIND)
     after_import(fault.module,

@@ -96,11 +96,11 @@ def cmd_baseline(args: argparse.Namespace, out: Console, err: Console) -> int:
         rec = run_record(plan, err)
     if args.out is not None:
         record.save(rec, args.out)
-    for path in paths.values():
+    for name, path in paths.items():
         part = rec if len(paths) == 1 else rec.of_task(name)
         baseline.update(path, part)
     out.print(report.results_table(rec))
-    for path in paths.values():
+    for name, path in paths.items():
         out.print(f"baseline {path} updated ({name}): profile {rec.profile}, seeds {rec.seeds}",
                   highlight=False)
     return 0
