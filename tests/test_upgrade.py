@@ -72,6 +72,8 @@ after_import("tf_keras.src.saving.saving_api", _wrap_load)
          "give both sides the same seeds"),
         (["--from", PYTHON, "--to", PYTHON, "--judge", "paired", "--b-seeds", "5"],
          "give both the same seeds"),
+        (["--from", PYTHON, "--to", PYTHON, "--seeds", "0", "1", "2", "--max-seeds", "3"],
+         "nothing to add"),
     ],
 )
 def test_bad_input_is_one_line_before_anything_runs(args, fragment, tmp_path):
@@ -111,6 +113,22 @@ def test_plan_alternates_the_sides_abba_seed_by_seed():
     plan = upgrade.Plan("quick", (("t", ("t/unpruned",)),), {"A": (0, 1, 2), "B": (0, 1, 2)}, 2)
     assert [u.key for u in plan.units()] == ["A-seed0-t", "B-seed0-t", "B-seed1-t", "A-seed1-t",
                                              "A-seed2-t", "B-seed2-t"]
+
+
+def test_a_plan_grows_only_the_undecided_tasks_each_side_after_its_own_seeds():
+    tasks = (("t", ("t/unpruned",)), ("u", ("u/unpruned",)))
+    plan = upgrade.Plan("quick", tasks, {"A": (0, 1, 2), "B": (100, 101, 102)}, 2, max_seeds=12)
+    grown = plan.grown(["t"], 6).grown(["t", "u"], 12)
+    assert grown.seeds_of("A", "t") == tuple(range(12))
+    assert grown.seeds_of("B", "t") == tuple(range(100, 112))
+    assert grown.seeds_of("B", "u") == tuple(range(100, 112))
+    assert plan.grown(["t"], 6).seeds_of("A", "u") == (0, 1, 2)  # not undecided: not grown
+    keys = [u.key for u in plan.grown(["t"], 6).units()]
+    assert keys[:6] == ["A-seed0-t", "A-seed0-u", "B-seed100-t", "B-seed100-u", "B-seed101-t",
+                        "B-seed101-u"]
+    assert keys[-4:] == ["A-seed4-t", "B-seed104-t", "B-seed105-t", "A-seed5-t"]  # ABBA
+    assert len(keys) == 2 * (3 + 6)
+    assert grown.all_seeds("A") == tuple(range(12))
 
 
 def test_a_journal_is_resumed_only_with_its_plan_and_environments(tmp_path):
@@ -264,3 +282,25 @@ def test_environment_differences_name_side_a_not_a_baseline():
     b = {"tf": "2.23.0.dev20261026", "packages": {"numpy": "2.4.6"}}
     assert gate.environment_differences(b, a, "A") == ["tensorflow 2.23.0.dev20261026 (A 2.21.0)"]
     assert gate.environment_differences(b, a) == ["tensorflow 2.23.0.dev20261026 (baseline 2.21.0)"]
+
+
+@pytest.mark.slow
+def test_undecided_figures_get_more_seeds_up_to_the_most_and_nothing_decided_runs_again(tmp_path):
+    # Other seeds on B and the judge forced over the seeds: 3 against 3 seeds cannot say ok
+    # at half of 5% (the second look's share), so the first look is undecided for certain;
+    # the seed's task grows to 6 seeds a side, B's after its own (103-105).
+    out = tmp_path / "up.json"
+    done = prunebench("upgrade", "--from", PYTHON, "--to", PYTHON, *SMALL, "--seeds", "0", "1",
+                      "2", "--b-seeds", "100", "101", "102", "--judge", "distribution",
+                      "--max-seeds", "6", "--rounds", "0", "--out", str(out), cwd=tmp_path,
+                      timeout=1800)
+    assert done.returncode in (0, 4), done.stdout + done.stderr
+    assert "look 2 of 2: " in done.stdout and "6 seeds a side" in done.stdout
+    verdict = json.loads(out.read_text())
+    assert verdict["seeds"] == {"A": {"friedman1": [0, 1, 2, 3, 4, 5]},
+                                "B": {"friedman1": [100, 101, 102, 103, 104, 105]}}
+    units = sorted(p.name for p in (tmp_path / "up.json.journal" / "units").iterdir())
+    assert len(units) == 12 and "B-seed105-friedman1" in units
+    over = [ln for ln in verdict["lines"] if ln["limit"].startswith("over seeds")]
+    assert over and all("6 vs 6 seeds" in ln["limit"] and "(look 2 of 2)" in ln["limit"]
+                        and "of the time" in ln["limit"] for ln in over)

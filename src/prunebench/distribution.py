@@ -29,6 +29,12 @@ import numpy as np
 DEFAULT_ALPHA_OK = 0.05
 #: Seeds per side beyond which "more seeds" is not a useful answer.
 MAX_SEEDS = 64
+#: Worsenings, in minimum effects, at which the floor is looked for (``power``).
+FLOOR_GRID = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0)
+#: How often a worsening must be called WORSE to be within the floor.
+FLOOR_POWER = 0.8
+#: Simulated verdicts per worsening (each a resample of the figure's own spread).
+SIMULATIONS = 300
 
 
 class Outcome(Enum):
@@ -177,3 +183,75 @@ def seeds_to_decide(a: Sequence[float], b: Sequence[float], better: str, minimum
     while size <= MAX_SEEDS and smallest_p(size, size) > level:
         size += 1
     return size if size <= MAX_SEEDS else None
+
+
+@dataclass(frozen=True)
+class Power:
+    """What the seeds used can tell of one figure, simulated from its own spread.
+
+    ``ok_when_clean``: how often B with no worsening at all is called OK (an A/A's chance
+    of deciding); ``floor``: the smallest worsening (of FLOOR_GRID minimum effects) called
+    WORSE in FLOOR_POWER of the verdicts, None beyond the grid.
+    """
+
+    ok_when_clean: float
+    floor: float | None
+    #: Whether these sample sizes can reach the level of WORSE at all.
+    reachable: bool = True
+
+    def describe(self, unit_scale: float = 1.0) -> str:
+        if self.floor is not None:
+            caught = (f"a worsening of {self.floor / unit_scale:+.4g} is caught "
+                      f"{FLOOR_POWER:.0%} of the time")
+        elif self.reachable:
+            caught = (f"no worsening up to {FLOOR_GRID[-1]:g} minimum effects is caught "
+                      f"{FLOOR_POWER:.0%} of the time")
+        else:
+            caught = "no worsening can be called worse (too few seeds for alpha)"
+        return (f"at these seeds {caught}; no worsening at all is called ok "
+                f"{self.ok_when_clean:.0%} of the time")
+
+
+def power(a: Sequence[float], b: Sequence[float], better: str, minimum: float, alpha: float,
+          alpha_ok: float = DEFAULT_ALPHA_OK, simulations: int = SIMULATIONS,
+          seed: int = 0) -> Power:
+    """Return the power of ``judge`` at these sample sizes, simulated from the figure's spread.
+
+    The spread is both sides' values less their own median, pooled (the location removed,
+    so a real shift between the sides does not widen it); each simulated side resamples
+    it, B shifted by the worsening tried. Seeded: the same figures give the same power.
+    """
+    rng = np.random.default_rng(seed)
+    spread = np.concatenate([np.asarray(a, float) - np.median(a),
+                             np.asarray(b, float) - np.median(b)])
+    sign = 1.0 if better == "lower" else -1.0
+
+    def rate(worsening: float, outcome: Outcome) -> float:
+        hits = 0
+        for _ in range(simulations):
+            xa = list(rng.choice(spread, len(a)))
+            xb = list(rng.choice(spread, len(b)) + sign * worsening)
+            hits += judge(xa, xb, better, minimum, alpha, alpha_ok, plan=False).outcome is outcome
+        return hits / simulations
+
+    clean = rate(0.0, Outcome.OK)
+    if critical_u(len(a), len(b), alpha) is None:
+        return Power(clean, None, reachable=False)
+    floor = next((k * minimum for k in FLOOR_GRID if rate(k * minimum, Outcome.WORSE)
+                  >= FLOOR_POWER), None)
+    return Power(clean, floor)
+
+
+def schedule(first: int, most: int) -> tuple[int, ...]:
+    """Return the seeds a side at each look of a verdict that adds seeds while undecided.
+
+    The looks are fixed before any figure is seen, doubling from ``first`` up to ``most``
+    (3, 6, 12, 16): their number is what each look's levels are divided by (Bonferroni
+    over the looks), so stopping at whichever look decides keeps the verdict's rates.
+    """
+    if most <= first:
+        return (first,)
+    looks = [first]
+    while looks[-1] < most:
+        looks.append(min(most, 2 * looks[-1]))
+    return tuple(looks)

@@ -118,12 +118,31 @@ def reproduction(a: RunRecord, b: RunRecord, task: str, thresholds: Thresholds
     return True, f"{said} identical on every seed ({', '.join(dict.fromkeys(judged))})"
 
 
+@dataclass(frozen=True)
+class Levels:
+    """The levels of one look's tests over seeds, and whether to simulate their power."""
+
+    #: False-alarm rate of each figure's WORSE (its share of the family's).
+    alpha: float
+    #: Rate at which a worsening of the minimum effect passes as ok.
+    alpha_ok: float = distribution.DEFAULT_ALPHA_OK
+    #: Which look of how many (seeds added while undecided: ``distribution.schedule``).
+    look: tuple[int, int] = (1, 1)
+    power: bool = False
+
+
 def _over_seeds(check: PairedCheck, name: str, a: Mapping[int, float], b: Mapping[int, float],
-                minimum: float, alpha: float) -> Line:
-    found = distribution.judge(list(a.values()), list(b.values()), check.better, minimum, alpha)
-    return Line(_OUTCOMES[found.outcome], name, check.metric, median(b.values()),
-                median(a.values()),
-                f"over seeds: {found.describe()}; {len(b)} vs {len(a)} seeds, alpha {alpha:.2g}")
+                minimum: float, levels: Levels) -> Line:
+    va, vb = list(a.values()), list(b.values())
+    found = distribution.judge(va, vb, check.better, minimum, levels.alpha, levels.alpha_ok)
+    said = (f"over seeds: {found.describe()}; {len(b)} vs {len(a)} seeds, "
+            f"alpha {levels.alpha:.2g}")
+    if levels.look[1] > 1:
+        said += f" (look {levels.look[0]} of {levels.look[1]})"
+    if levels.power:
+        said += "; " + distribution.power(va, vb, check.better, minimum, levels.alpha,
+                                          levels.alpha_ok).describe()
+    return Line(_OUTCOMES[found.outcome], name, check.metric, median(vb), median(va), said)
 
 
 def _seed_by_seed(check: PairedCheck, name: str, a: Mapping[int, float], b: Mapping[int, float],
@@ -147,12 +166,15 @@ def _seed_by_seed(check: PairedCheck, name: str, a: Mapping[int, float], b: Mapp
 
 def judge(a: RunRecord, b: RunRecord, thresholds: Thresholds, mode: str = "auto",
           timing_lines: Sequence[Line] = (), *, alpha_share: float | None = None,
-          labels: tuple[str, str] = ("A", "B")) -> Judgement:
+          labels: tuple[str, str] = ("A", "B"), look: tuple[int, int] = (1, 1),
+          power: bool = False) -> Judgement:
     """Return the judgement of B's record against A's (``mode``: one of MODES).
 
     ``alpha_share``: the part of ``thresholds.family_alpha`` the tests over seeds share
     (default: half when ``timing_lines`` are given, else all). ``labels`` name A and B in
-    notes and refusals ('the baseline', 'the run' for ``check``).
+    notes and refusals ('the baseline', 'the run' for ``check``). ``look``: this is look k
+    of n fixed before the first (seeds added while undecided): each test over seeds is
+    made at 1/n of its levels. ``power``: say each such figure's simulated power.
     """
     tasks = list(dict.fromkeys([*a.tasks(), *b.tasks()]))
     reproduces = {task: reproduction(a, b, task, thresholds) for task in tasks}
@@ -184,8 +206,10 @@ def judge(a: RunRecord, b: RunRecord, thresholds: Thresholds, mode: str = "auto"
             plan.append((name, check, va, vb, how))
     over_seeds = sum(how == "seeds" for *_, how in plan)
     share = alpha_share if alpha_share is not None else (0.5 if timing_lines else 1.0)
-    alpha = thresholds.family_alpha * share / max(1, over_seeds)
-    lines.extend(_line(check, name, va, vb, how, thresholds.minimum, alpha)
+    looks = look[1]
+    levels = Levels(thresholds.family_alpha * share / max(1, over_seeds) / looks,
+                    distribution.DEFAULT_ALPHA_OK / looks, look, power)
+    lines.extend(_line(check, name, va, vb, how, thresholds.minimum, levels)
                  for name, check, va, vb, how in plan)
     lines.extend(timing_lines)
     medians = current_medians(b)
@@ -214,11 +238,11 @@ def _how(check: PairedCheck, va: dict[int, float], vb: dict[int, float], mode: s
 
 
 def _line(check: PairedCheck, name: str, va: dict[int, float], vb: dict[int, float], how: str,
-          minimum: Mapping[str, Band], alpha: float) -> Line:
+          minimum: Mapping[str, Band], levels: Levels) -> Line:
     """Return the judged line of one figure, judged ``how`` (``_how``)."""
     if how == "seeds":
         return _over_seeds(check, name, va, vb, minimum[check.metric].width(median(va.values())),
-                           alpha)
+                           levels)
     if identical(check, va, vb):
         return Line(Verdict.OK, name, check.metric, vb[min(vb)], va[min(va)],
                     f"identical on every seed ({len(va)}; same band {check.same.describe()})")

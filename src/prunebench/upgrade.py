@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,8 @@ from prunebench.abtest import Side
 from prunebench.errors import UsageError
 from prunebench.record import RunRecord
 
+#: The schema of an upgrade's verdict record (``--out``).
+SCHEMA = "prunebench.upgrade/1"
 PLAN = "plan.json"
 #: A unit's record, and its kept models with their manifest, in the unit's folder.
 RECORD = "record.json"
@@ -73,16 +75,41 @@ class Plan:
     #: 'scratch': each side trains its own unpruned models; 'shared': B fine-tunes the
     #: unpruned model A trained and saved (A's unit of a seed then runs first).
     start: str = "scratch"
+    #: Seeds a side may grow to while a task's figures are undecided (0: ``seeds`` only).
+    max_seeds: int = 0
+    #: Seeds later looks added: (task, side, seeds after ``seeds[side]``).
+    added: tuple[tuple[str, str, tuple[int, ...]], ...] = ()
+
+    def seeds_of(self, side: str, task: str) -> tuple[int, ...]:
+        """Return the seeds ``side`` runs ``task`` with, the added ones last."""
+        more = (seeds for t, s, seeds in self.added if (t, s) == (task, side))
+        return self.seeds[side] + next(more, ())
+
+    def all_seeds(self, side: str) -> tuple[int, ...]:
+        """Return every seed ``side`` runs some task with."""
+        return tuple(dict.fromkeys(s for task, _ in self.tasks for s in self.seeds_of(side, task)))
+
+    def grown(self, tasks: Sequence[str], size: int) -> Plan:
+        """Return this plan with ``tasks`` run on ``size`` seeds a side: new seeds follow
+        each side's largest (A 0 1 2 -> 3 4 5; B's own 100 101 102 -> 103 104 105)."""
+        added = {(t, s): seeds for t, s, seeds in self.added}
+        for task in tasks:
+            for side, given in self.seeds.items():
+                have = self.seeds_of(side, task)
+                new = tuple(range(max(have) + 1, max(have) + 1 + size - len(have)))
+                added[(task, side)] = have[len(given):] + new
+        return replace(self, added=tuple((t, s, seeds) for (t, s), seeds in added.items()))
 
     def units(self) -> list[Unit]:
         """Return every unit, seed by seed, the sides alternating ABBA (A first if shared)."""
         order: list[Unit] = []
-        for index in range(max(len(s) for s in self.seeds.values())):
+        longest = max(len(self.seeds_of(s, t)) for s in self.seeds for t, _ in self.tasks)
+        for index in range(longest):
             abba = index % 2 == 0 or self.start == "shared"
             for side in ("A", "B") if abba else ("B", "A"):
-                if index < len(self.seeds[side]):
-                    seed = self.seeds[side][index]
-                    order.extend(Unit(side, seed, task, names) for task, names in self.tasks)
+                order.extend(Unit(side, self.seeds_of(side, task)[index], task, names)
+                             for task, names in self.tasks
+                             if index < len(self.seeds_of(side, task)))
         return order
 
     def to_json(self) -> dict[str, Any]:
@@ -199,11 +226,10 @@ def run_units(sides: dict[str, Side], plan: Plan, journal: Journal, jobs: int, s
 
     # Shared start: B's unit of a seed needs the model A's unit saved, so the two go as one.
     work: list[list[Unit]] = [[unit] for unit in todo]
-    if plan.start == "shared":
+    if plan.start == "shared":  # both sides run the same seeds
         pairs: dict[tuple[int, str], list[Unit]] = {}
         for unit in todo:
-            pairs.setdefault((plan.seeds["A"].index(unit.seed) if unit.side == "A" else
-                              plan.seeds["B"].index(unit.seed), unit.task), []).append(unit)
+            pairs.setdefault((unit.seed, unit.task), []).append(unit)
         work = list(pairs.values())
     count = 0
     with _executor(jobs, scheduler) as pool:
@@ -229,7 +255,7 @@ def side_record(plan: Plan, journal: Journal, side: str) -> RunRecord:
     units = sorted((u for u in plan.units() if u.side == side),
                    key=lambda u: ([t for t, _ in plan.tasks].index(u.task), u.seed))
     parts = [record.load(journal.unit_dir(u) / RECORD) for u in units]
-    merged = RunRecord(profile=plan.profile, seeds=list(plan.seeds[side]), experiments={},
+    merged = RunRecord(profile=plan.profile, seeds=list(plan.all_seeds(side)), experiments={},
                        results=[], environment=parts[0].environment)
     for part in parts:
         merged.experiments.update(part.experiments)
@@ -269,11 +295,3 @@ def run_timing(sides: dict[str, Side], plan: Plan, journal: Journal, say: Say
                 abtest.run_side(sides[name], folders[name], plan.profile, out)
             runs[name].append(dict(json.loads(out.read_text())))
     return runs
-
-
-def tasks_of(names: Sequence[str], task_of: Callable[[str], str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """Return (task, its experiments) in first-appearance order."""
-    grouped: dict[str, list[str]] = {}
-    for name in names:
-        grouped.setdefault(task_of(name), []).append(name)
-    return tuple((task, tuple(chosen)) for task, chosen in grouped.items())

@@ -14,6 +14,7 @@ from rich.console import Console
 from prunebench import (
     abtest,
     compare,
+    distribution,
     envbuild,
     experiments,
     gate,
@@ -24,10 +25,9 @@ from prunebench import (
     verdicts,
 )
 from prunebench.compare import Line
-from prunebench.errors import UsageError
+from prunebench.errors import EXIT_INCONCLUSIVE, UsageError
 from prunebench.running import configured_experiments
 
-SCHEMA = "prunebench.upgrade/1"
 DEFAULT_OUT = Path("prunebench-upgrade.json")
 DEFAULT_ENVS = Path(".prunebench") / "envs"
 DEFAULT_SEEDS = (0, 1, 2)
@@ -53,6 +53,10 @@ def add_parser(sub: Any, add_seeds: Any, add_common: Any) -> None:
     add_seeds(up, "--seeds", f"seeds of both sides (default: {' '.join(map(str, DEFAULT_SEEDS))})")
     add_seeds(up, "--b-seeds", "side B's own seeds (default: --seeds); other seeds than A's "
                                "judge every figure over the seeds")
+    up.add_argument("--max-seeds", type=int, default=0, metavar="N",
+                    help="while figures are undecided over the seeds, add seeds to their tasks, "
+                         "doubling, up to N a side (each look's tests at 1/looks of their "
+                         "levels); default 0: the seeds given only")
     up.add_argument("--judge", choices=judge.MODES, default="auto",
                     help="auto: seed by seed where a task's seeds reproduce, else over the "
                          "seeds; paired (same band), cross (cross band) or distribution "
@@ -100,6 +104,9 @@ def _refuse_bad_options(args: argparse.Namespace) -> None:
     if args.rounds == 1 or args.rounds < 0:
         raise UsageError(f"--rounds is 0 (no timing) or >= 2 processes a side (a test needs "
                          f"two samples a side), got {args.rounds}")
+    if args.max_seeds and args.max_seeds <= len(args.seeds or DEFAULT_SEEDS):
+        raise UsageError(f"--max-seeds {args.max_seeds} is not more than the "
+                         f"{len(args.seeds or DEFAULT_SEEDS)} seeds given: nothing to add")
     if args.margin < 1:
         raise UsageError(f"margin must be >= 1, got {args.margin}")
     for path in (args.out, args.markdown, args.junit):
@@ -116,11 +123,14 @@ def _plan(args: argparse.Namespace, chosen: list[Any]) -> upgrade.Plan:
                          "the same seeds")
     if args.judge == "paired" and sorted(seeds_a) != sorted(seeds_b):
         raise UsageError("--judge paired pairs seed s of A with seed s of B: give both the same seeds")
+    grouped: dict[str, list[str]] = {}  # each task's experiments, in first-appearance order
+    for each in chosen:
+        grouped.setdefault(each.task, []).append(each.name)
     return upgrade.Plan(profile=args.profile,
-                        tasks=upgrade.tasks_of([e.name for e in chosen], lambda n: next(
-                            e.task for e in chosen if e.name == n)),
+                        tasks=tuple((task, tuple(names)) for task, names in grouped.items()),
                         seeds={"A": seeds_a, "B": seeds_b}, rounds=args.rounds,
-                        task_specs=tuple(args.task), start=args.start)
+                        task_specs=tuple(args.task), start=args.start,
+                        max_seeds=args.max_seeds)
 
 
 def cmd_upgrade(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -147,27 +157,64 @@ def cmd_upgrade(args: argparse.Namespace, out: Console, err: Console) -> int:
     upgrade.run_units(sides, plan, journal, args.jobs, note, args.scheduler)
     runs = upgrade.run_timing(sides, plan, journal, note) if plan.rounds else {}
     timing = abtest.judge(runs, args.margin, thresholds.family_alpha / 2) if runs else []
-    records = {name: upgrade.side_record(plan, journal, name) for name in sides}
-    found = judge.judge(records["A"], records["B"], thresholds, args.judge, timing)
+    plan, records, found = _until_decided(args, plan, sides, journal, thresholds, timing, say,
+                                          note)
     code = found.exit_code()
     for task, (same, why) in found.reproduction.items():
-        say(f"{task}: {'seeds reproduce' if same else 'seeds do not reproduce'}: {why}")
+        say(f"{task} ({len(plan.seeds_of('A', task))} seeds a side): "
+            f"{'seeds reproduce' if same else 'seeds do not reproduce'}: {why}")
     for line in found.lines:
         say(line.render())
     for text in found.notes:
         say(f"note: {text}")
-    payload = {"schema": SCHEMA, "verdict": VERDICTS[code], "differences": differences,
+    payload = {"schema": upgrade.SCHEMA, "verdict": VERDICTS[code], "differences": differences,
                "sides": {name: {"spec": specs[name].text, "python": side.python, "env": side.env,
                                 "record": asdict(records[name])} for name, side in sides.items()},
                "timing": runs, "reproduction": {t: {"reproduces": r, "why": w}
                                                 for t, (r, w) in found.reproduction.items()},
                "lines": [{**vars(ln), "verdict": ln.verdict.value} for ln in found.lines],
-               "notes": found.notes, "summary": judge.summary(found)}
+               "notes": found.notes, "summary": judge.summary(found),
+               "seeds": {side: {task: list(plan.seeds_of(side, task)) for task, _ in plan.tasks}
+                         for side in sides}}
     _publish(args, payload, found.lines)
     say(f"upgrade: {VERDICTS[code]} - B against A, {len(found.lines)} checks: "
         + ", ".join(f"{n} {k}" for k, n in judge.summary(found).items() if n)
         + f"; record written to {args.out}")
     return code
+
+
+def _until_decided(args: argparse.Namespace, plan: upgrade.Plan, sides: dict[str, Any],
+                   journal: upgrade.Journal, thresholds: compare.Thresholds,
+                   timing: list[Line], say: Any, note: Any
+                   ) -> tuple[upgrade.Plan, dict[str, record.RunRecord], judge.Judgement]:
+    """Judge B against A; while figures are undecided and ``--max-seeds`` allows, run their
+    tasks on more seeds (the looks of ``distribution.schedule``) and judge again.
+
+    Every look's tests are made at 1/looks of their levels, looks fixed before the first:
+    stopping at whichever decides keeps the verdict's false-alarm and false-ok rates.
+    The last judgement also says each figure judged over seeds' simulated power.
+    """
+    first = min(len(seeds) for seeds in plan.seeds.values())
+    looks = distribution.schedule(first, plan.max_seeds)
+
+    def judged(look: int, power: bool = False) -> tuple[dict[str, record.RunRecord],
+                                                         judge.Judgement]:
+        records = {name: upgrade.side_record(plan, journal, name) for name in sides}
+        return records, judge.judge(records["A"], records["B"], thresholds, args.judge, timing,
+                                    look=(look, len(looks)), power=power)
+
+    look = 1
+    records, found = judged(look)
+    while look < len(looks) and found.exit_code() == EXIT_INCONCLUSIVE:
+        undecided = [ln for ln in found.lines if ln.verdict is compare.Verdict.INCONCLUSIVE]
+        grow = list(dict.fromkeys(records["B"].task_of(ln.experiment) for ln in undecided))
+        look += 1
+        say(f"look {look} of {len(looks)}: {len(undecided)} figure(s) undecided in "
+            f"{', '.join(grow)}: {looks[look - 1]} seeds a side")
+        plan = plan.grown(grow, looks[look - 1])
+        upgrade.run_units(sides, plan, journal, args.jobs, note, args.scheduler)
+        records, found = judged(look)
+    return (plan, *judged(look, power=True))
 
 
 def _publish(args: argparse.Namespace, payload: dict[str, Any], lines: list[Line]) -> None:
@@ -188,8 +235,9 @@ def markdown(payload: dict[str, Any], lines: list[Line]) -> str:
     parts = [f"## prunebench upgrade: **{payload['verdict']}**", "",
              f"A: `{sides['A']['spec']}` → B: `{sides['B']['spec']}`", "",
              "B differs from A in: " + ("; ".join(payload["differences"]) or "nothing recorded"),
-             "", "| task | seeds reproduce | evidence |", "|---|---|---|"]
-    parts += [f"| {task} | {'yes' if r['reproduces'] else 'no'} | {r['why']} |"
+             "", "| task | seeds a side | seeds reproduce | evidence |", "|---|---|---|---|"]
+    parts += [f"| {task} | {len(payload['seeds']['A'].get(task, []))} | "
+              f"{'yes' if r['reproduces'] else 'no'} | {r['why']} |"
               for task, r in payload["reproduction"].items()]
     parts += ["", ", ".join(f"{n} {k}" for k, n in payload["summary"].items() if n), ""]
     parts += verdicts.markdown_lines(lines, "A", "B")
