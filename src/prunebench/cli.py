@@ -206,7 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("--out", type=Path, metavar="FILE", help="write every sample (JSON)")
     show = sub.add_parser("show", help="print the table of an existing results record")
     show.add_argument("results", type=Path)
-    rep = sub.add_parser("report", help="write an HTML page and PNG plots of results records")
+    rep = sub.add_parser("report", help="write an HTML page and PNG plots of results records, "
+                                        "or the page of an upgrade's verdict record")
     rep.add_argument("results", type=Path, nargs="+", metavar="RESULTS")
     rep.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
     rep.add_argument("--baseline", type=Path, metavar="FILE",
@@ -257,10 +258,14 @@ def cmd_list(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def cmd_report(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from prunebench import html_report  # matplotlib: only when a report is asked for
+    # matplotlib: only when a report is asked for
+    from prunebench import html_report, html_upgrade
 
-    records = [record.load(path) for path in args.results]
-    page = html_report.write(records, args.out, args.baseline, [str(p) for p in args.results])
+    if any(html_upgrade.is_upgrade(path) for path in args.results):
+        page = html_upgrade.write(args.results, args.out, args.baseline)
+    else:
+        records = [record.load(path) for path in args.results]
+        page = html_report.write(records, args.out, args.baseline, [str(p) for p in args.results])
     out.print(f"report written to {page}", highlight=False)
     return 0
 
