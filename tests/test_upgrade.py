@@ -304,3 +304,51 @@ def test_undecided_figures_get_more_seeds_up_to_the_most_and_nothing_decided_run
     over = [ln for ln in verdict["lines"] if ln["limit"].startswith("over seeds")]
     assert over and all("6 vs 6 seeds" in ln["limit"] and "(look 2 of 2)" in ln["limit"]
                         and "of the time" in ln["limit"] for ln in over)
+
+
+@pytest.mark.slow
+def test_a_dask_worker_lost_for_good_keeps_the_journal_and_resume_gives_the_uninterrupted_figures(
+        tmp_path):
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    common = ["upgrade", "--from", PYTHON, "--to", PYTHON, *SMALL, "--seeds", "0", "1",
+              "--rounds", "0"]
+    reference = tmp_path / "serial.json"
+    done = prunebench(*common, "--out", str(reference), cwd=tmp_path, timeout=900)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = tmp_path / "up.json"
+    units = tmp_path / "up.json.journal" / "units"
+    # No retry: the unit of the worker killed after the first unit finished is lost for good.
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                     dashboard_address=":0", silence_logs=40) as cluster, \
+            distributed.Client(cluster) as client:
+        args = [PYTHON, "-m", "prunebench.cli", *common, "--scheduler",
+                cluster.scheduler_address, "--out", str(out)]
+        run = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 600
+        while not (units.is_dir() and any(".partial" not in p.name for p in units.iterdir())):
+            assert time.monotonic() < deadline and run.poll() is None, "no unit finished"
+            time.sleep(0.2)
+        busy = [w for w, tasks in client.processing().items() if tasks]
+        assert busy, "no unit left running to lose"
+        pid = client.run(os.getpid, workers=[busy[0]])[busy[0]]
+        os.kill(pid, signal.SIGKILL)
+        _, stderr = run.communicate(timeout=900)
+        code = run.returncode
+        assert pid not in set(client.run(os.getpid).values()), "no worker was killed"
+        assert code == 2 and "continue with --resume" in stderr, stderr
+        assert stderr.strip().count("\n") == 0 and "Traceback" not in stderr
+        assert not out.exists()
+        finished = {p.name: (p / "record.json").stat().st_mtime_ns for p in units.iterdir()
+                    if ".partial" not in p.name}
+        assert 1 <= len(finished) < 4
+        done = subprocess.run([*args, "--resume"], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=900, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"resuming: {len(finished)} unit(s) of 4 already" in done.stderr
+    for name, stamp in finished.items():  # not trained again
+        assert (units / name / "record.json").stat().st_mtime_ns == stamp
+    assert _paired_figures(out) == _paired_figures(reference)

@@ -13,7 +13,7 @@ refused before anything runs. Dask is imported only here, only for ``--scheduler
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -79,3 +79,15 @@ def executor(address: str, matched: bool = True) -> Iterator[Executor]:
 def lost_worker(exc: BaseException) -> bool:
     """Return whether ``exc`` says a task's worker died more often than Dask retries."""
     return type(exc).__name__ in ("KilledWorker", "CommClosedError", "FutureCancelledError")
+
+
+@contextmanager
+def threads_or_cluster(jobs: int, scheduler: str | None) -> Iterator[Executor]:
+    """Yield ``jobs`` threads, or the executor of the Dask cluster at ``scheduler`` for work
+    that runs in interpreters of its own (workers' packages not matched)."""
+    if scheduler is None:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            yield pool
+    else:
+        with executor(scheduler, matched=False) as pool:
+            yield pool

@@ -20,9 +20,7 @@ import json
 import shutil
 import subprocess
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -232,22 +230,19 @@ def run_units(sides: dict[str, Side], plan: Plan, journal: Journal, jobs: int, s
             pairs.setdefault((unit.seed, unit.task), []).append(unit)
         work = list(pairs.values())
     count = 0
-    with _executor(jobs, scheduler) as pool:
-        for done in pool.map(one, work):
-            for unit in done:
-                count += 1
-                say(f"unit {count}/{len(todo)} done: {unit.key}")
+    with cluster.threads_or_cluster(jobs, scheduler) as pool:
+        try:
+            for done in pool.map(one, work):
+                for unit in done:
+                    count += 1
+                    say(f"unit {count}/{len(todo)} done: {unit.key}")
+        except Exception as exc:
+            if not cluster.lost_worker(exc):
+                raise
+            raise UsageError(f"a Dask worker was lost more often than Dask retries "
+                             f"({type(exc).__name__}); the journal keeps the finished units: "
+                             "continue with --resume") from None
     return len(todo)
-
-
-@contextmanager
-def _executor(jobs: int, scheduler: str | None) -> Iterator[Executor]:
-    if scheduler is None:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            yield pool
-    else:
-        with cluster.executor(scheduler, matched=False) as pool:
-            yield pool
 
 
 def side_record(plan: Plan, journal: Journal, side: str) -> RunRecord:
