@@ -274,7 +274,8 @@ def test_from_a_shared_start_b_fine_tunes_the_model_a_trained_and_trains_its_own
     a, b = (verdict["sides"][s]["record"]["results"] for s in ("A", "B"))
     assert a[0]["experiment"] == b[0]["experiment"] == "unpruned"
     assert a[0]["metrics"]["mse"] == b[0]["metrics"]["mse"]
-    assert "friedman1: seeds reproduce: unpruned identical on every seed" in done.stdout
+    assert "friedman1 (1 seed a side): seeds reproduce: unpruned identical on every seed" in (
+        done.stdout)
 
 
 def test_environment_differences_name_side_a_not_a_baseline():

@@ -161,7 +161,8 @@ def cmd_upgrade(args: argparse.Namespace, out: Console, err: Console) -> int:
                                           note)
     code = found.exit_code()
     for task, (same, why) in found.reproduction.items():
-        say(f"{task} ({len(plan.seeds_of('A', task))} seeds a side): "
+        count = len(plan.seeds_of("A", task))
+        say(f"{task} ({count} seed{'s' * (count != 1)} a side): "
             f"{'seeds reproduce' if same else 'seeds do not reproduce'}: {why}")
     for line in found.lines:
         say(line.render())
