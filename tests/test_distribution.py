@@ -115,7 +115,7 @@ def test_the_simulated_floor_shrinks_with_seeds_and_is_caught_about_as_often_as_
     assert caught[Outcome.WORSE] >= 0.6, (large, caught)
     clean = _rates(shift=0.0, sd=0.1, n=16, minimum=0.1, alpha=alpha, runs=400)
     assert abs(clean[Outcome.OK] - large.ok_when_clean) <= 0.2, (large, clean)
-    assert "is caught 80% of the time" in large.describe()
+    assert "would be caught about 80% of the time" in large.describe()
 
 
 def test_five_seeds_a_side_say_that_no_worsening_can_be_called_at_a_small_alpha():
@@ -126,7 +126,27 @@ def test_five_seeds_a_side_say_that_no_worsening_can_be_called_at_a_small_alpha(
     assert "no worsening can be called worse" in found.describe()
 
 
-def test_looks_double_from_the_seeds_given_up_to_the_most():
+def test_looks_double_from_the_seeds_given_up_to_the_most_and_count_if_they_can_decide():
     assert distribution.schedule(3, 16) == (3, 6, 12, 16)
     assert distribution.schedule(5, 8) == (5, 8)
     assert distribution.schedule(3, 3) == (3,)
+    # 3 against 3 seeds cannot reach 5% / 3 (their smallest p is 1/20): three looks count.
+    assert distribution.looks_counted([(3, 3), (6, 6), (12, 12), (16, 16)], 0.05) == 3
+    assert distribution.looks_counted([(5, 5), (10, 10), (20, 20)], 0.05) == 3
+    assert distribution.looks_counted([(2, 2), (3, 3)], 0.05) == 1  # neither can: 1/6, 1/20
+
+
+def test_the_estimated_floor_is_caught_at_least_as_often_as_it_says_even_at_five_seeds():
+    # From 20 pairs of 5-seed samples (alpha 0.5%: 5 seeds can reach it), each estimated
+    # floor, drawn from the true distribution, is called worse in 300 verdicts: 0.89 on
+    # average (0.93 at 8 seeds). Plain resampling of deviations from the median promised
+    # floors caught in 0.82 (0.87 at 8): optimistic, which this smoothed bootstrap is less.
+    rng = np.random.default_rng(8)
+    caught = []
+    for draw in range(20):
+        found = distribution.power(rng.normal(0, 0.05, 5), rng.normal(0, 0.05, 5), "lower",
+                                   0.05, 0.005, seed=draw)
+        if found.floor is not None:
+            caught.append(_rates(shift=found.floor, sd=0.05, n=5, minimum=0.05, alpha=0.005,
+                                 runs=300, seed=draw)[Outcome.WORSE])
+    assert len(caught) >= 18 and np.mean(caught) >= 0.85, caught

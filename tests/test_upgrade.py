@@ -129,6 +129,12 @@ def test_a_plan_grows_only_the_undecided_tasks_each_side_after_its_own_seeds():
     assert keys[-4:] == ["A-seed4-t", "B-seed104-t", "B-seed105-t", "A-seed5-t"]  # ABBA
     assert len(keys) == 2 * (3 + 6)
     assert grown.all_seeds("A") == tuple(range(12))
+    # B's own seeds beside A's: no seed is ever run by both sides
+    apart = upgrade.Plan("quick", tasks, {"A": (0, 1, 2), "B": (3, 4, 5)}, 2).grown(["t"], 6)
+    assert apart.seeds_of("A", "t") == (0, 1, 2, 6, 7, 8)
+    assert apart.seeds_of("B", "t") == (3, 4, 5, 9, 10, 11)
+    same = upgrade.Plan("quick", tasks, {"A": (0, 1, 2), "B": (0, 1, 2)}, 2).grown(["t"], 6)
+    assert same.seeds_of("A", "t") == same.seeds_of("B", "t") == tuple(range(6))
 
 
 def test_a_journal_is_resumed_only_with_its_plan_and_environments(tmp_path):

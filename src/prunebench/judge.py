@@ -128,6 +128,8 @@ class Levels:
     alpha_ok: float = distribution.DEFAULT_ALPHA_OK
     #: Which look of how many (seeds added while undecided: ``distribution.schedule``).
     look: tuple[int, int] = (1, 1)
+    #: What both levels were divided by for the looks (``distribution.looks_counted``).
+    divided: int = 1
     power: bool = False
 
 
@@ -138,7 +140,7 @@ def _over_seeds(check: PairedCheck, name: str, a: Mapping[int, float], b: Mappin
     said = (f"over seeds: {found.describe()}; {len(b)} vs {len(a)} seeds, "
             f"alpha {levels.alpha:.2g}")
     if levels.look[1] > 1:
-        said += f" (look {levels.look[0]} of {levels.look[1]})"
+        said += f" (look {levels.look[0]} of {levels.look[1]}, levels / {levels.divided})"
     if levels.power:
         said += "; " + distribution.power(va, vb, check.better, minimum, levels.alpha,
                                           levels.alpha_ok).describe()
@@ -167,14 +169,15 @@ def _seed_by_seed(check: PairedCheck, name: str, a: Mapping[int, float], b: Mapp
 def judge(a: RunRecord, b: RunRecord, thresholds: Thresholds, mode: str = "auto",
           timing_lines: Sequence[Line] = (), *, alpha_share: float | None = None,
           labels: tuple[str, str] = ("A", "B"), look: tuple[int, int] = (1, 1),
-          power: bool = False) -> Judgement:
+          counted: int | None = None, power: bool = False) -> Judgement:
     """Return the judgement of B's record against A's (``mode``: one of MODES).
 
     ``alpha_share``: the part of ``thresholds.family_alpha`` the tests over seeds share
     (default: half when ``timing_lines`` are given, else all). ``labels`` name A and B in
     notes and refusals ('the baseline', 'the run' for ``check``). ``look``: this is look k
     of n fixed before the first (seeds added while undecided): each test over seeds is
-    made at 1/n of its levels. ``power``: say each such figure's simulated power.
+    made at 1/``counted`` of its levels (default n; ``distribution.looks_counted``).
+    ``power``: say each such figure's simulated power.
     """
     tasks = list(dict.fromkeys([*a.tasks(), *b.tasks()]))
     reproduces = {task: reproduction(a, b, task, thresholds) for task in tasks}
@@ -206,9 +209,9 @@ def judge(a: RunRecord, b: RunRecord, thresholds: Thresholds, mode: str = "auto"
             plan.append((name, check, va, vb, how))
     over_seeds = sum(how == "seeds" for *_, how in plan)
     share = alpha_share if alpha_share is not None else (0.5 if timing_lines else 1.0)
-    looks = look[1]
+    looks = counted or look[1]
     levels = Levels(thresholds.family_alpha * share / max(1, over_seeds) / looks,
-                    distribution.DEFAULT_ALPHA_OK / looks, look, power)
+                    distribution.DEFAULT_ALPHA_OK / looks, look, looks, power)
     lines.extend(_line(check, name, va, vb, how, thresholds.minimum, levels)
                  for name, check, va, vb, how in plan)
     lines.extend(timing_lines)

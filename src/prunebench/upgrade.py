@@ -89,13 +89,18 @@ class Plan:
 
     def grown(self, tasks: Sequence[str], size: int) -> Plan:
         """Return this plan with ``tasks`` run on ``size`` seeds a side: new seeds follow
-        each side's largest (A 0 1 2 -> 3 4 5; B's own 100 101 102 -> 103 104 105)."""
+        each side's largest (0 1 2 -> 3 4 5), the same on both sides where they ran the
+        same seeds, else none that either side ran (B's own 100 101 102 -> 103 104 105)."""
         added = {(t, s): seeds for t, s, seeds in self.added}
         for task in tasks:
+            same = self.seeds_of("A", task) == self.seeds_of("B", task)
+            used = {s for side in self.seeds for s in self.seeds_of(side, task)}
             for side, given in self.seeds.items():
                 have = self.seeds_of(side, task)
-                new = tuple(range(max(have) + 1, max(have) + 1 + size - len(have)))
-                added[(task, side)] = have[len(given):] + new
+                new = [s for s in range(max(have) + 1, max(have) + 1 + size + len(used))
+                       if same or s not in used][:size - len(have)]
+                used.update(new)
+                added[(task, side)] = have[len(given):] + tuple(new)
         return replace(self, added=tuple((t, s, seeds) for (t, s), seeds in added.items()))
 
     def units(self) -> list[Unit]:

@@ -104,9 +104,10 @@ def _refuse_bad_options(args: argparse.Namespace) -> None:
     if args.rounds == 1 or args.rounds < 0:
         raise UsageError(f"--rounds is 0 (no timing) or >= 2 processes a side (a test needs "
                          f"two samples a side), got {args.rounds}")
-    if args.max_seeds and args.max_seeds <= len(args.seeds or DEFAULT_SEEDS):
-        raise UsageError(f"--max-seeds {args.max_seeds} is not more than the "
-                         f"{len(args.seeds or DEFAULT_SEEDS)} seeds given: nothing to add")
+    given = max(len(set(args.seeds or DEFAULT_SEEDS)), len(set(args.b_seeds or ())))
+    if args.max_seeds and args.max_seeds <= given:
+        raise UsageError(f"--max-seeds {args.max_seeds} is not more than the {given} seeds "
+                         "given a side: nothing to add")
     if args.margin < 1:
         raise UsageError(f"margin must be >= 1, got {args.margin}")
     for path in (args.out, args.markdown, args.junit):
@@ -197,12 +198,14 @@ def _until_decided(args: argparse.Namespace, plan: upgrade.Plan, sides: dict[str
     """
     first = min(len(seeds) for seeds in plan.seeds.values())
     looks = distribution.schedule(first, plan.max_seeds)
+    sizes = [(len(plan.seeds["A"]), len(plan.seeds["B"])), *((n, n) for n in looks[1:])]
+    counted = distribution.looks_counted(sizes, distribution.DEFAULT_ALPHA_OK)
 
     def judged(look: int, power: bool = False) -> tuple[dict[str, record.RunRecord],
                                                          judge.Judgement]:
         records = {name: upgrade.side_record(plan, journal, name) for name in sides}
         return records, judge.judge(records["A"], records["B"], thresholds, args.judge, timing,
-                                    look=(look, len(looks)), power=power)
+                                    look=(look, len(looks)), counted=counted, power=power)
 
     look = 1
     records, found = judged(look)
