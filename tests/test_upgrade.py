@@ -309,7 +309,7 @@ def test_undecided_figures_get_more_seeds_up_to_the_most_and_nothing_decided_run
     units = sorted(p.name for p in (tmp_path / "up.json.journal" / "units").iterdir())
     assert len(units) == 12 and "B-seed105-friedman1" in units
     over = [ln for ln in verdict["lines"] if ln["limit"].startswith("over seeds")]
-    assert over and all("6 vs 6 seeds" in ln["limit"] and "(look 2 of 2)" in ln["limit"]
+    assert over and all("6 vs 6 seeds" in ln["limit"] and "(look 2 of 2, levels / 2)" in ln["limit"]
                         and "of the time" in ln["limit"] for ln in over)
 
 
