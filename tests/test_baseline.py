@@ -107,6 +107,7 @@ def test_other_environment_whose_seeds_move_is_judged_over_seeds_and_named(tmp_p
     assert judged.differences == ["numpy 9.9 (baseline None)"]
     mse = next(ln for ln in judged.lines if ln.metric == "mse" and ln.limit.startswith("over"))
     assert mse.verdict is compare.Verdict.OK  # every difference inside 10% of the median
+    assert "estimated from these seeds' spread" in mse.limit  # what its seeds could tell
     assert compare.exit_code(judged.lines) == 0
     crossed = gate.gate(other, baseline.load(path), path, compare.load_thresholds(), regime="cross")
     assert crossed.regime == "cross"

@@ -139,7 +139,8 @@ def gate(record: RunRecord, document: Mapping[str, Any], path: Path, thresholds:
     # The tests over seeds (where seeds do not reproduce) and the timing tests share the
     # family-wise false-alarm rate: half each when both are there.
     found = judge.judge(reference, record.only([*names, *record.refused]), thresholds, mode,
-                        alpha_share=0.5 if timed else 1.0, labels=("the baseline", "the run"))
+                        alpha_share=0.5 if timed else 1.0, labels=("the baseline", "the run"),
+                        power=True)
     over_seeds = any(line.limit.startswith("over seeds") for line in found.lines)
     alpha = thresholds.family_alpha * (0.5 if over_seeds else 1.0) / max(1, len(timed))
     timing_lines = [judge_timing(timer, exp, stored, current, alpha)
