@@ -118,6 +118,12 @@ def test_the_simulated_floor_shrinks_with_seeds_and_is_caught_about_as_often_as_
     assert "would be caught about 80% of the time" in large.describe()
 
 
+def test_one_seed_a_side_is_undecided_and_has_no_power_without_failing():
+    found = distribution.judge([0.5], [0.6], "lower", 0.05, 0.005)
+    assert found.outcome is Outcome.INCONCLUSIVE and found.seeds_to_decide is None
+    assert not distribution.power([0.5], [0.6, 0.7], "lower", 0.05, 0.005).reachable
+
+
 def test_five_seeds_a_side_say_that_no_worsening_can_be_called_at_a_small_alpha():
     rng = np.random.default_rng(6)
     found = distribution.power(rng.normal(1, 0.1, 5), rng.normal(1, 0.1, 5), "lower", 0.1,

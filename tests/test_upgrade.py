@@ -74,6 +74,10 @@ after_import("tf_keras.src.saving.saving_api", _wrap_load)
          "give both the same seeds"),
         (["--from", PYTHON, "--to", PYTHON, "--seeds", "0", "1", "2", "--max-seeds", "3"],
          "nothing to add"),
+        (["--from", PYTHON, "--to", PYTHON, "--seeds", "0", "--max-seeds", "4"],
+         "at least 2 seeds a side"),
+        (["--from", PYTHON, "--to", PYTHON, "--judge", "paired", "--max-seeds", "6"],
+         "judges none over the seeds"),
     ],
 )
 def test_bad_input_is_one_line_before_anything_runs(args, fragment, tmp_path):
@@ -133,8 +137,14 @@ def test_a_plan_grows_only_the_undecided_tasks_each_side_after_its_own_seeds():
     apart = upgrade.Plan("quick", tasks, {"A": (0, 1, 2), "B": (3, 4, 5)}, 2).grown(["t"], 6)
     assert apart.seeds_of("A", "t") == (0, 1, 2, 6, 7, 8)
     assert apart.seeds_of("B", "t") == (3, 4, 5, 9, 10, 11)
-    same = upgrade.Plan("quick", tasks, {"A": (0, 1, 2), "B": (0, 1, 2)}, 2).grown(["t"], 6)
-    assert same.seeds_of("A", "t") == same.seeds_of("B", "t") == tuple(range(6))
+    same = upgrade.Plan("quick", tasks, {"A": (0, 1, 2), "B": (2, 1, 0)}, 2).grown(["t"], 6)
+    assert same.seeds_of("A", "t") == (0, 1, 2, 3, 4, 5) and same.seeds_of("B", "t") == (
+        2, 1, 0, 3, 4, 5)
+    # B given more seeds than A: each side grows to the size, never beyond it
+    uneven = upgrade.Plan("quick", tasks, {"A": (0, 1, 2), "B": tuple(range(10, 17))}, 2)
+    assert uneven.grown(["t"], 8).seeds_of("B", "t") == (*range(10, 17), 17)
+    assert uneven.grown(["t"], 6).seeds_of("B", "t") == tuple(range(10, 17))
+    assert uneven.grown(["t"], 6).seeds_of("A", "t") == (0, 1, 2, 3, 4, 5)
 
 
 def test_a_journal_is_resumed_only_with_its_plan_and_environments(tmp_path):
@@ -153,6 +163,15 @@ def test_a_journal_is_resumed_only_with_its_plan_and_environments(tmp_path):
     moved = {**envs, "B": {"python": "3.11.9", "git_sha": "def"}}
     with pytest.raises(UsageError, match="side B's git_sha differ"):
         journal.open(plan, moved, resume=True)
+    # A journal from before the plan had a field reads it as its default.
+    held = json.loads((tmp_path / "j" / "plan.json").read_text())
+    for key in ("max_seeds", "added", "judge", "thresholds"):
+        del held["plan"][key]
+    (tmp_path / "j" / "plan.json").write_text(json.dumps(held))
+    journal.open(plan, envs, resume=True)
+    with pytest.raises(UsageError, match="plan differs in judge"):
+        journal.open(upgrade.Plan("quick", plan.tasks, plan.seeds, 2, judge="distribution"), envs,
+                     resume=True)
 
 
 def test_b_variables_reach_every_b_process_and_no_a_process_and_its_regression_is_named(tmp_path):

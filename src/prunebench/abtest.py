@@ -159,3 +159,15 @@ def judge(runs: dict[str, list[dict[str, Any]]], margin: float = DEFAULT_MARGIN,
                           f"{test.p_slower:.2g}, faster {test.p_faster:.2g}, alpha {alpha:.2g}; "
                           f"{len(b)} vs {len(a)} processes)"))
     return lines
+
+
+def side_environment(side: Side, python_code: str = "") -> dict[str, Any]:
+    """Return ``record.environment()`` as the side's interpreter sees it, or raise UsageError."""
+    code = ("import json; from prunebench import kerasenv, record; kerasenv.prepare_environment(); "
+            "print(json.dumps(record.environment()))")
+    done = subprocess.run([side.python, "-c", python_code or code], env=side_variables(side),
+                          capture_output=True, text=True, timeout=600, check=False)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise UsageError(f"side {side.name} ({side.python}) cannot run prunebench: {last}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))

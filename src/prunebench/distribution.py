@@ -171,6 +171,8 @@ def seeds_to_decide(a: Sequence[float], b: Sequence[float], better: str, minimum
     inside the minimum (OK) or beyond it (WORSE) and whose exact test can reach the level.
     None beyond MAX_SEEDS, or when the estimate sits on the minimum.
     """
+    if min(len(a), len(b)) < 2:  # no spread to plan with
+        return None
     estimate = shift(a, b, better, alpha, alpha_ok).estimate
     spread = math.sqrt(float(np.var(a, ddof=1)) + float(np.var(b, ddof=1)))
     gap = abs(minimum - estimate)
@@ -222,6 +224,8 @@ def power(a: Sequence[float], b: Sequence[float], better: str, minimum: float, a
     B shifted by the worsening tried. An estimate from the seeds at hand: rough below 8 a
     side. Seeded: the same figures give the same power. Needs 2 values a side.
     """
+    if min(len(a), len(b)) < 2:  # one value has no spread to resample
+        return Power(0.0, None, reachable=False)
     rng = np.random.default_rng(seed)
     # Each side less its mean, scaled by sqrt(n / (n - 1)) (deviations from a sample's own
     # mean understate its variance), pooled; each draw jittered by a small normal kernel

@@ -76,8 +76,10 @@ def _values(record: RunRecord, line: Mapping[str, Any]) -> list[float]:
 
 def _row(line: Mapping[str, Any], sides: Mapping[str, RunRecord]) -> str:
     a, b = (_values(sides[side], line) for side in ("A", "B"))
-    drawing = strip(a, b) if a and b else "<span class='note'>no values per seed</span>"
-    seeds = f"{len(a)} / {len(b)}" if a and b else "-"
+    # A line without A's figure (a floor: B against its own unpruned model) draws nothing.
+    drawn = a and b and line["baseline"] is not None
+    drawing = strip(a, b) if drawn else "<span class='note'>no values per seed</span>"
+    seeds = f"{len(a)} / {len(b)}" if drawn else "-"
     colour = VERDICT_COLOURS.get(line["verdict"], "#fff")
     return (f"<tr><td style='background:{colour}'>{html.escape(line['verdict'])}</td>"
             f"<td>{html.escape(line['experiment'])}</td><td>{html.escape(line['metric'])}</td>"
@@ -93,16 +95,17 @@ def page(payload: Mapping[str, Any]) -> str:
         lines = sorted(payload["lines"], key=lambda ln: ORDER.index(ln["verdict"])
                        if ln["verdict"] in ORDER else len(ORDER))
         specs = {name: payload["sides"][name]["spec"] for name in ("A", "B")}
-    except (KeyError, TypeError, ValueError) as exc:
+        seeds = payload.get("seeds", {})
+        tasks = "".join(
+            f"<tr><td>{html.escape(task)}</td><td>{'yes' if r['reproduces'] else 'no'}</td>"
+            f"<td>{'/'.join(str(len(seeds.get(s, {}).get(task, []))) for s in 'AB')}</td>"
+            f"<td class='note'>{html.escape(r['why'])}</td></tr>"
+            for task, r in payload.get("reproduction", {}).items())
+        rows = "".join(_row(line, sides) for line in lines)
+        notes = "".join(f"<li>{html.escape(text)}</li>" for text in payload.get("notes", []))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise UsageError(f"corrupt upgrade record: {exc!r}") from None
     counts = ", ".join(f"{n} {k}" for k, n in payload.get("summary", {}).items() if n)
-    tasks = "".join(
-        f"<tr><td>{html.escape(task)}</td><td>{'yes' if r['reproduces'] else 'no'}</td>"
-        f"<td>{len(payload.get('seeds', {}).get('A', {}).get(task, []))}</td>"
-        f"<td class='note'>{html.escape(r['why'])}</td></tr>"
-        for task, r in payload.get("reproduction", {}).items())
-    rows = "".join(_row(line, sides) for line in lines)
-    notes = "".join(f"<li>{html.escape(text)}</li>" for text in payload.get("notes", []))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>prunebench upgrade</title>
 <style>{CSS}</style></head><body>
@@ -111,7 +114,7 @@ def page(payload: Mapping[str, Any]) -> str:
 {html.escape(counts)}.</p>
 <p>B differs from A in: {html.escape('; '.join(payload.get('differences', [])) or 'nothing recorded')}</p>
 <h2>Tasks</h2>
-<table><tr><th>task</th><th>seeds reproduce</th><th>seeds a side</th><th>evidence</th></tr>
+<table><tr><th>task</th><th>seeds reproduce</th><th>seeds A/B</th><th>evidence</th></tr>
 {tasks}</table>
 <h2>Every figure, B against A</h2>
 <p class='note'>Each drawing: A's seeds (blue, above) and B's (orange, below) on one axis
@@ -137,12 +140,12 @@ def write(paths: Sequence[Path], out_dir: Path, baseline: Path | None = None) ->
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise UsageError(f"cannot read {path}: {exc}") from None
     text = page(payload)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot write the report to {out_dir}: {exc.strerror or exc}") from None
     target = out_dir / PAGE
     tmp = target.with_suffix(".html.tmp")
-    tmp.write_text(text)
-    tmp.replace(target)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text)
+        tmp.replace(target)
+    except OSError as exc:
+        raise UsageError(f"cannot write the report to {out_dir}: {exc.strerror or exc}") from None
     return target

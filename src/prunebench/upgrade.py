@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import MISSING, asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,9 @@ class Plan:
     max_seeds: int = 0
     #: Seeds later looks added: (task, side, seeds after ``seeds[side]``).
     added: tuple[tuple[str, str, tuple[int, ...]], ...] = ()
+    #: What decides which tasks grow: the judge's mode and a digest of its thresholds.
+    judge: str = "auto"
+    thresholds: str = ""
 
     def seeds_of(self, side: str, task: str) -> tuple[int, ...]:
         """Return the seeds ``side`` runs ``task`` with, the added ones last."""
@@ -93,12 +96,12 @@ class Plan:
         same seeds, else none that either side ran (B's own 100 101 102 -> 103 104 105)."""
         added = {(t, s): seeds for t, s, seeds in self.added}
         for task in tasks:
-            same = self.seeds_of("A", task) == self.seeds_of("B", task)
+            same = sorted(self.seeds_of("A", task)) == sorted(self.seeds_of("B", task))
             used = {s for side in self.seeds for s in self.seeds_of(side, task)}
             for side, given in self.seeds.items():
                 have = self.seeds_of(side, task)
                 new = [s for s in range(max(have) + 1, max(have) + 1 + size + len(used))
-                       if same or s not in used][:size - len(have)]
+                       if same or s not in used][:max(0, size - len(have))]
                 used.update(new)
                 added[(task, side)] = have[len(given):] + tuple(new)
         return replace(self, added=tuple((t, s, seeds) for (t, s), seeds in added.items()))
@@ -117,18 +120,6 @@ class Plan:
 
     def to_json(self) -> dict[str, Any]:
         return json.loads(json.dumps(asdict(self)))
-
-
-def side_environment(side: Side, python_code: str = "") -> dict[str, Any]:
-    """Return ``record.environment()`` as the side's interpreter sees it, or raise UsageError."""
-    code = ("import json; from prunebench import kerasenv, record; kerasenv.prepare_environment(); "
-            "print(json.dumps(record.environment()))")
-    done = subprocess.run([side.python, "-c", python_code or code], env=abtest.side_variables(side),
-                          capture_output=True, text=True, timeout=600, check=False)
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise UsageError(f"side {side.name} ({side.python}) cannot run prunebench: {last}")
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 class Journal:
@@ -159,6 +150,9 @@ class Journal:
                 raise UsageError(f"{self.folder} holds an earlier upgrade: continue it with "
                                  "--resume, or remove the folder")
             held = json.loads(path.read_text())
+            # A journal from before a field existed holds that field's default.
+            defaults = {f.name: f.default for f in fields(Plan) if f.default is not MISSING}
+            held["plan"] = {**json.loads(json.dumps(defaults)), **held["plan"]}
             if held["plan"] != wanted["plan"]:
                 changed = [k for k in wanted["plan"] if held["plan"].get(k) != wanted["plan"][k]]
                 raise UsageError(f"cannot resume {self.folder}: its plan differs in "
@@ -210,7 +204,7 @@ def run_unit(side: Side, unit: Unit, plan: Plan, journal: Journal) -> None:
 
 
 def run_units(sides: dict[str, Side], plan: Plan, journal: Journal, jobs: int, say: Say,
-              scheduler: str | None = None) -> int:
+              scheduler: str | None = None, resuming: bool = True) -> int:
     """Run every unit the journal lacks, in plan order; return how many ran.
 
     ``jobs`` at a time in local processes, or on the workers of the Dask ``scheduler``:
@@ -219,7 +213,7 @@ def run_units(sides: dict[str, Side], plan: Plan, journal: Journal, jobs: int, s
     """
     todo = [u for u in plan.units() if not journal.done(u)]
     skipped = len(plan.units()) - len(todo)
-    if skipped:
+    if skipped and resuming:
         say(f"resuming: {skipped} unit(s) of {len(plan.units())} already in {journal.folder}")
 
     def one(units: list[Unit]) -> list[Unit]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 from dataclasses import asdict
 from functools import partial
@@ -55,8 +56,8 @@ def add_parser(sub: Any, add_seeds: Any, add_common: Any) -> None:
                                "judge every figure over the seeds")
     up.add_argument("--max-seeds", type=int, default=0, metavar="N",
                     help="while figures are undecided over the seeds, add seeds to their tasks, "
-                         "doubling, up to N a side (each look's tests at 1/looks of their "
-                         "levels); default 0: the seeds given only")
+                         "doubling, up to N a side (levels divided over the looks that can "
+                         "decide); default 0: the seeds given only")
     up.add_argument("--judge", choices=judge.MODES, default="auto",
                     help="auto: seed by seed where a task's seeds reproduce, else over the "
                          "seeds; paired (same band), cross (cross band) or distribution "
@@ -104,10 +105,8 @@ def _refuse_bad_options(args: argparse.Namespace) -> None:
     if args.rounds == 1 or args.rounds < 0:
         raise UsageError(f"--rounds is 0 (no timing) or >= 2 processes a side (a test needs "
                          f"two samples a side), got {args.rounds}")
-    given = max(len(set(args.seeds or DEFAULT_SEEDS)), len(set(args.b_seeds or ())))
-    if args.max_seeds and args.max_seeds <= given:
-        raise UsageError(f"--max-seeds {args.max_seeds} is not more than the {given} seeds "
-                         "given a side: nothing to add")
+    if args.max_seeds:
+        _refuse_bad_growth(args)
     if args.margin < 1:
         raise UsageError(f"margin must be >= 1, got {args.margin}")
     for path in (args.out, args.markdown, args.junit):
@@ -115,7 +114,23 @@ def _refuse_bad_options(args: argparse.Namespace) -> None:
             record.check_writable(path)
 
 
-def _plan(args: argparse.Namespace, chosen: list[Any]) -> upgrade.Plan:
+def _refuse_bad_growth(args: argparse.Namespace) -> None:
+    """Raise UsageError where ``--max-seeds`` could add nothing or judge nothing."""
+    counts = [len(set(args.seeds or DEFAULT_SEEDS)), len(set(args.b_seeds or args.seeds
+                                                             or DEFAULT_SEEDS))]
+    if args.max_seeds <= max(counts):
+        raise UsageError(f"--max-seeds {args.max_seeds} is not more than the {max(counts)} "
+                         "seeds given a side: nothing to add")
+    if min(counts) < 2:
+        raise UsageError("--max-seeds judges over the seeds, which needs at least 2 seeds a "
+                         "side to start from")
+    if args.judge in ("paired", "cross"):
+        raise UsageError(f"--max-seeds adds seeds to figures undecided over the seeds; "
+                         f"--judge {args.judge} judges none over the seeds")
+
+
+def _plan(args: argparse.Namespace, chosen: list[Any], thresholds: compare.Thresholds
+          ) -> upgrade.Plan:
     """Return what both sides run: the experiments' tasks, each side's seeds, the rounds."""
     seeds_a = tuple(dict.fromkeys(args.seeds or DEFAULT_SEEDS))
     seeds_b = tuple(dict.fromkeys(args.b_seeds or seeds_a))
@@ -131,7 +146,8 @@ def _plan(args: argparse.Namespace, chosen: list[Any]) -> upgrade.Plan:
                         tasks=tuple((task, tuple(names)) for task, names in grouped.items()),
                         seeds={"A": seeds_a, "B": seeds_b}, rounds=args.rounds,
                         task_specs=tuple(args.task), start=args.start,
-                        max_seeds=args.max_seeds)
+                        max_seeds=args.max_seeds, judge=args.judge,
+                        thresholds=hashlib.sha256(repr(thresholds).encode()).hexdigest()[:16])
 
 
 def cmd_upgrade(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -143,12 +159,12 @@ def cmd_upgrade(args: argparse.Namespace, out: Console, err: Console) -> int:
     chosen = experiments.resolve(args.experiments or configured_experiments() or None)
     thresholds = compare.load_thresholds(args.thresholds).with_figures(
         *tasks.figure_thresholds([e.task for e in chosen]))
-    plan = _plan(args, chosen)
+    plan = _plan(args, chosen, thresholds)
     specs = {"A": envbuild.parse(args.from_spec), "B": envbuild.parse(args.to_spec)}
     sides = {name: abtest.make_side(name, envbuild.build(spec, name, args.envs, note,
                                                          args.prunebench), env)
              for (name, spec), env in zip(specs.items(), (args.a_env, args.b_env), strict=True)}
-    environments = {name: upgrade.side_environment(side) for name, side in sides.items()}
+    environments = {name: abtest.side_environment(side) for name, side in sides.items()}
     differences = gate.environment_differences(environments["B"], environments["A"], "A")
     say(f"B differs from A in: {'; '.join(differences) or 'nothing recorded (same packages)'}")
     for side in sides.values():
@@ -162,8 +178,9 @@ def cmd_upgrade(args: argparse.Namespace, out: Console, err: Console) -> int:
                                           note)
     code = found.exit_code()
     for task, (same, why) in found.reproduction.items():
-        count = len(plan.seeds_of("A", task))
-        say(f"{task} ({count} seed{'s' * (count != 1)} a side): "
+        a, b = (len(plan.seeds_of(side, task)) for side in ("A", "B"))
+        count = f"{a}" if a == b else f"{a}/{b}"
+        say(f"{task} ({count} seed{'s' * (a * b != 1)} a side): "
             f"{'seeds reproduce' if same else 'seeds do not reproduce'}: {why}")
     for line in found.lines:
         say(line.render())
@@ -192,13 +209,15 @@ def _until_decided(args: argparse.Namespace, plan: upgrade.Plan, sides: dict[str
     """Judge B against A; while figures are undecided and ``--max-seeds`` allows, run their
     tasks on more seeds (the looks of ``distribution.schedule``) and judge again.
 
-    Every look's tests are made at 1/looks of their levels, looks fixed before the first:
+    Every look's tests are made at 1/r of their levels, r the looks (fixed before the first)
+    whose seeds can reach them (``distribution.looks_counted``):
     stopping at whichever decides keeps the verdict's false-alarm and false-ok rates.
     The last judgement also says each figure judged over seeds' simulated power.
     """
     first = min(len(seeds) for seeds in plan.seeds.values())
     looks = distribution.schedule(first, plan.max_seeds)
-    sizes = [(len(plan.seeds["A"]), len(plan.seeds["B"])), *((n, n) for n in looks[1:])]
+    given = (len(plan.seeds["A"]), len(plan.seeds["B"]))
+    sizes = [given, *((max(n, given[0]), max(n, given[1])) for n in looks[1:])]
     counted = distribution.looks_counted(sizes, distribution.DEFAULT_ALPHA_OK)
 
     def judged(look: int, power: bool = False) -> tuple[dict[str, record.RunRecord],
@@ -216,7 +235,7 @@ def _until_decided(args: argparse.Namespace, plan: upgrade.Plan, sides: dict[str
         say(f"look {look} of {len(looks)}: {len(undecided)} figure(s) undecided in "
             f"{', '.join(grow)}: {looks[look - 1]} seeds a side")
         plan = plan.grown(grow, looks[look - 1])
-        upgrade.run_units(sides, plan, journal, args.jobs, note, args.scheduler)
+        upgrade.run_units(sides, plan, journal, args.jobs, note, args.scheduler, resuming=False)
         records, found = judged(look)
     return (plan, *judged(look, power=True))
 
@@ -239,8 +258,8 @@ def markdown(payload: dict[str, Any], lines: list[Line]) -> str:
     parts = [f"## prunebench upgrade: **{payload['verdict']}**", "",
              f"A: `{sides['A']['spec']}` → B: `{sides['B']['spec']}`", "",
              "B differs from A in: " + ("; ".join(payload["differences"]) or "nothing recorded"),
-             "", "| task | seeds a side | seeds reproduce | evidence |", "|---|---|---|---|"]
-    parts += [f"| {task} | {len(payload['seeds']['A'].get(task, []))} | "
+             "", "| task | seeds A/B | seeds reproduce | evidence |", "|---|---|---|---|"]
+    parts += [f"| {task} | {'/'.join(str(len(payload['seeds'][s].get(task, []))) for s in 'AB')} | "
               f"{'yes' if r['reproduces'] else 'no'} | {r['why']} |"
               for task, r in payload["reproduction"].items()]
     parts += ["", ", ".join(f"{n} {k}" for k, n in payload["summary"].items() if n), ""]
