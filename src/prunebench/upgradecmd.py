@@ -220,14 +220,13 @@ def _until_decided(args: argparse.Namespace, plan: upgrade.Plan, sides: dict[str
     sizes = [given, *((max(n, given[0]), max(n, given[1])) for n in looks[1:])]
     counted = distribution.looks_counted(sizes, distribution.DEFAULT_ALPHA_OK)
 
-    def judged(look: int, power: bool = False) -> tuple[dict[str, record.RunRecord],
-                                                         judge.Judgement]:
-        records = {name: upgrade.side_record(plan, journal, name) for name in sides}
-        return records, judge.judge(records["A"], records["B"], thresholds, args.judge, timing,
-                                    look=(look, len(looks)), counted=counted, power=power)
+    def judged(look: int, power: bool = False) -> judge.Judgement:
+        return judge.judge(records["A"], records["B"], thresholds, args.judge, timing,
+                           look=(look, len(looks)), counted=counted, power=power)
 
     look = 1
-    records, found = judged(look)
+    records = {name: upgrade.side_record(plan, journal, name) for name in sides}
+    found = judged(look)
     while look < len(looks) and found.exit_code() == EXIT_INCONCLUSIVE:
         undecided = [ln for ln in found.lines if ln.verdict is compare.Verdict.INCONCLUSIVE]
         grow = list(dict.fromkeys(records["B"].task_of(ln.experiment) for ln in undecided))
@@ -236,8 +235,10 @@ def _until_decided(args: argparse.Namespace, plan: upgrade.Plan, sides: dict[str
             f"{', '.join(grow)}: {looks[look - 1]} seeds a side")
         plan = plan.grown(grow, looks[look - 1])
         upgrade.run_units(sides, plan, journal, args.jobs, note, args.scheduler, resuming=False)
-        records, found = judged(look)
-    return (plan, *judged(look, power=True))
+        records = {name: upgrade.side_record(plan, journal, name) for name in sides}
+        found = judged(look)
+    # The same records judged again, each figure over seeds now with its simulated power.
+    return plan, records, judged(look, power=True)
 
 
 def _publish(args: argparse.Namespace, payload: dict[str, Any], lines: list[Line]) -> None:
