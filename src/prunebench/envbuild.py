@@ -143,7 +143,10 @@ def install_commands(spec: Spec, venv: Path, prunebench: Sequence[str]) -> list[
     A requirements file that lists tf-keras-nightly (requirements/tf-nightly.txt) is
     installed in two steps, the second without dependencies, for the reason it gives.
     """
-    pip = [uv(), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python")]
+    # --compile-bytecode: pip's default, not uv's; without .pyc files (none are written where
+    # PYTHONDONTWRITEBYTECODE is set) every process of the side compiles TensorFlow again.
+    pip = [uv(), "pip", "install", "--quiet", "--compile-bytecode",
+           "--python", str(venv / "bin" / "python")]
     if spec.kind == "pins":
         return [[*pip, *spec.value.split(), *prunebench]]
     text = Path(spec.value).read_text()
