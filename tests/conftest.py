@@ -41,6 +41,25 @@ def assert_sparsity(kernels: Iterable[np.ndarray], target: float, atol: float) -
     assert abs(achieved - target) <= atol, f"sparsity {achieved:.4f}, want {target} +- {atol}"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the tests marked ``long`` first, in their order: under pytest-xdist the longest
+    work then starts while there is other work to balance it, instead of ending the run on
+    one worker while the other waits (pytest-xdist puts groups of several tests before them)."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
+@pytest.fixture(autouse=True)
+def _grouped_where_marked(request: pytest.FixtureRequest) -> None:
+    """Fail a test marked with an ``xdist_group`` that pytest-xdist's loadgroup did not
+    group: the group's tests share a worker, and its fixtures' training, only when their
+    ids carry the group (pytest 9.2 with pytest-xdist 3.8 dropped it silently: each test of
+    a group trained its shared run again, on another worker)."""
+    marked = request.node.get_closest_marker("xdist_group") is not None
+    if marked and getattr(request.config.option, "loadgroup", False) and "@" not in request.node.nodeid:
+        pytest.fail("pytest-xdist's loadgroup did not group this test (its id has no @group): "
+                    "install pytest < 9.2 (pyproject.toml)")
+
+
 @pytest.fixture(scope="session")
 def smoke_profile() -> config.Profile:
     return config.PROFILES["smoke"]

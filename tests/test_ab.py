@@ -71,6 +71,7 @@ def _assert_every_model_timed(saved, wanted):
     assert {line["experiment"] for line in saved["lines"]} == wanted
 
 
+@pytest.mark.long
 def test_a_against_itself_times_two_tasks_models_each_on_its_own_inputs(tmp_path):
     """The seed's MLP and a CNN of the zoo in one run: each side times every model on its
     own task's inputs (a zoo model crashed ab before: '/' in its file name, friedman1's

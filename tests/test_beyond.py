@@ -124,6 +124,10 @@ BEYOND = ["whole_poly_87.5", "dense_random_75", "whole_2by4",
           *(["whole_pqat_87.5"] if PQAT else [])]
 
 
+#: The tests of one smoke run of BEYOND: one worker runs them, after one training.
+SHARES_THE_RUN = pytest.mark.xdist_group("beyond-run")
+
+
 @pytest.fixture(scope="module")
 def kept_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("kept")
@@ -136,6 +140,7 @@ def beyond_run(smoke_profile, kept_dir):
     return record.from_run(chosen, [0], smoke_profile, results)
 
 
+@SHARES_THE_RUN
 def test_kept_models_are_named_after_dotted_experiments(beyond_run, kept_dir):
     for name in ["unpruned", *BEYOND]:
         for suffix in (".h5", ".tflite", ".int8.tflite"):
@@ -146,12 +151,14 @@ def _figures(rec, name):
     return next(r["metrics"] for r in rec.results if r["experiment"] == name)
 
 
+@SHARES_THE_RUN
 def test_polynomial_schedule_reaches_its_target(beyond_run):
     figures = _figures(beyond_run, "whole_poly_87.5")
     # tfmot rounds each layer's pruned count to whole weights: 1/128 of the output kernel.
     assert abs(figures["sparsity_pruned"] - 0.875) <= 1 / 128
 
 
+@SHARES_THE_RUN
 def test_random_control_reaches_its_sparsity_exactly(beyond_run):
     figures = _figures(beyond_run, "dense_random_75")
     assert figures["sparsity_pruned"] == 0.75
@@ -171,6 +178,7 @@ def test_random_masks_are_seeded_and_exact():
     assert not np.array_equal(first["hidden"], other)
 
 
+@SHARES_THE_RUN
 def test_2by4_is_verified_on_the_stripped_weights(beyond_run):
     figures = _figures(beyond_run, "whole_2by4")
     assert figures["m_by_n_ok"] == 1.0
@@ -193,6 +201,7 @@ def test_pqat_is_refused_before_training_where_tfmot_cannot_do_it(smoke_profile)
         runners.run(experiments.resolve(["whole_pqat_50"]), [0], smoke_profile)
 
 
+@SHARES_THE_RUN
 @needs_pqat
 def test_pqat_keeps_sparsity_through_int8(beyond_run):
     figures = _figures(beyond_run, "whole_pqat_87.5")
@@ -202,6 +211,7 @@ def test_pqat_keeps_sparsity_through_int8(beyond_run):
     assert np.isfinite(figures["tflite_int8_mse"])
 
 
+@SHARES_THE_RUN
 def test_post_training_int8_keeps_the_zeros(beyond_run):
     figures = _figures(beyond_run, "whole_poly_87.5")
     # Dynamic range quantizes tensors of 1,024+ weights: the hidden kernel, not the output.
@@ -210,6 +220,7 @@ def test_post_training_int8_keeps_the_zeros(beyond_run):
     assert figures["tflite_int8_zip_bytes"] < figures["tflite_zip_bytes"]
 
 
+@pytest.mark.long
 def test_parallel_run_gives_the_serial_figures(smoke_profile):
     chosen = experiments.resolve(["whole_model", "dense_random_50"])
     keys = ("mse", "sparsity_pruned", "tflite_zip_bytes", "tflite_int8_zip_bytes", "epochs_run",
@@ -223,6 +234,7 @@ def test_parallel_run_gives_the_serial_figures(smoke_profile):
         assert abs(one.metrics["keras_zip_bytes"] - other.metrics["keras_zip_bytes"]) <= 2
 
 
+@SHARES_THE_RUN
 def test_report_writes_page_plots_and_summary(beyond_run, tmp_path):
     path = tmp_path / "rec.json"
     record.save(beyond_run, path)
@@ -243,6 +255,7 @@ def test_report_writes_page_plots_and_summary(beyond_run, tmp_path):
     assert "side by side" not in page  # one environment: one section
 
 
+@SHARES_THE_RUN
 def test_report_shows_versions_side_by_side_and_never_pools_them(beyond_run, tmp_path):
     nightly = record.RunRecord(**{**beyond_run.__dict__, "environment": {
         **beyond_run.environment, "tf": "2.99.0.dev20990101"}})  # newer than any TF in use
@@ -272,6 +285,7 @@ def _in_another_environment(rec, mse_factor=1.0, **variables):
     return other
 
 
+@SHARES_THE_RUN
 def test_report_shows_two_runs_of_one_version_side_by_side_the_worse_one_marked(beyond_run,
                                                                                tmp_path):
     """Issue 22's reproduction: a clean run and one with a regression injected through
@@ -298,6 +312,7 @@ def test_report_shows_two_runs_of_one_version_side_by_side_the_worse_one_marked(
         assert f"{html_tables.fmt(noisy['mse'], 'mse')} worse</td>" in page, name
 
 
+@SHARES_THE_RUN
 def test_report_refuses_two_records_of_one_environment_holding_the_same_seed(beyond_run,
                                                                             tmp_path, capsys):
     paths = [tmp_path / "first.json", tmp_path / "again.json"]
@@ -310,6 +325,7 @@ def test_report_refuses_two_records_of_one_environment_holding_the_same_seed(bey
     assert not (tmp_path / "out" / "index.html").exists()
 
 
+@SHARES_THE_RUN
 def test_report_pools_records_of_one_environment_with_other_seeds_and_says_so(beyond_run,
                                                                              tmp_path):
     seed = beyond_run.seeds[0]
@@ -333,6 +349,7 @@ def test_report_verdicts_are_coloured():
     assert html_report.VERDICT_COLOURS["regression"] in table and "whole_model" in table
 
 
+@SHARES_THE_RUN
 def test_report_refuses_mixed_profiles(beyond_run, tmp_path, capsys):
     other = record.RunRecord(profile="full", seeds=[0], experiments={}, results=[])
     paths = []
@@ -352,6 +369,7 @@ def test_bad_run_options_exit_2(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
+@SHARES_THE_RUN
 def test_side_by_side_compares_the_seeds_every_version_has(beyond_run, tmp_path):
     # The stable record gains a seed 1 whose MSE is 10x: its median moves, seed 0 does not.
     stable = record.RunRecord(**{**beyond_run.__dict__, "seeds": [0, 1], "results": [

@@ -84,6 +84,7 @@ def _run_smoke(tmp_path, name: str, *extra: str) -> dict:
     return json.loads(out.read_text())
 
 
+@pytest.mark.long
 def test_same_seed_same_figures_across_processes(tmp_path):
     keys = ("mse", "mae", "sparsity_pruned", "sparsity_all", "keras_zip_bytes", "tflite_bytes")
     first, second = (_run_smoke(tmp_path, f"{i}.json") for i in range(2))
@@ -98,6 +99,7 @@ def test_tensorboard_option_writes_pruning_summaries(tmp_path):
     assert events, "PruningSummaries wrote no event file"
 
 
+@pytest.mark.long
 def test_quick_run_end_to_end(tmp_path):
     """The quick profile, one seed, three experiments: table printed, complete record written."""
     out = tmp_path / "quick.json"

@@ -26,6 +26,10 @@ EXACT = ("mse", "sparsity_pruned", "keras_zip_bytes", "tflite_zip_bytes", "tflit
 RUN = ("run", "--profile", "smoke", "--seeds", "0", "1", "--experiments", "whole_model")
 
 
+#: The tests of one LocalCluster and one serial run: one worker starts them once.
+SHARES_THE_CLUSTER = pytest.mark.xdist_group("cluster")
+
+
 @pytest.fixture(scope="module")
 def cluster():
     # Worker processes, one thread each, as prunebench requires; the nanny restarts a
@@ -54,6 +58,7 @@ def serial(tmp_path_factory):
     return _figures(out)
 
 
+@SHARES_THE_CLUSTER
 def test_cluster_run_gives_the_serial_figures_and_each_workers_environment(cluster, serial,
                                                                           tmp_path):
     found, client = cluster
@@ -69,6 +74,7 @@ def test_cluster_run_gives_the_serial_figures_and_each_workers_environment(clust
     assert {r["environment"]["pid"] for r in results} == workers and len(workers) == 2
 
 
+@SHARES_THE_CLUSTER
 def test_a_worker_killed_mid_run_leaves_a_whole_record_or_none(cluster, serial, tmp_path):
     found, client = cluster
     out = tmp_path / "killed.json"

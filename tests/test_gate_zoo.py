@@ -141,6 +141,7 @@ def _cli(*args: str, inject: str | None = None) -> subprocess.CompletedProcess[s
                           text=True, cwd=ROOT, timeout=900, env=env)
 
 
+@pytest.mark.long
 def test_example_task_runs_and_passes_then_fails_its_gate_from_the_command_line(tmp_path):
     """The user's task, installed by entry point: run, check against its committed
     baseline (exit 0), then tfmot's schedules asking 0.1 less sparsity (exit 1)."""

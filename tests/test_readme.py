@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -28,6 +30,7 @@ def _section() -> tuple[str, str, list[list[str]]]:
     return code.group(1), table.group(1), commands
 
 
+@pytest.mark.long
 def test_the_readme_task_file_and_its_commands_run_as_written(tmp_path):
     """In a project folder of the README's two files, nothing else: no PYTHONPATH, no
     --task; the project's [tool.prunebench] registers the task and its folder is importable."""

@@ -401,6 +401,7 @@ def _top2(y_true, y_pred) -> float:
     return float(np.mean([label in row for label, row in zip(y_true, best_two, strict=True)]))
 
 
+@pytest.mark.long
 def test_a_tasks_own_figure_is_measured_recorded_and_judged(smoke_profile, tmp_path):
     """A top-2 accuracy of the task's own: computed on every model, kept in the baseline,
     identical on a clean run, and a regression when it falls beyond its same band."""

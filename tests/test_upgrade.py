@@ -174,6 +174,7 @@ def test_a_journal_is_resumed_only_with_its_plan_and_environments(tmp_path):
                      resume=True)
 
 
+@pytest.mark.long
 def test_b_variables_reach_every_b_process_and_no_a_process_and_its_regression_is_named(tmp_path):
     """B carries a sitecustomize (PYTHONPATH) that marks fit, strip and conversion per process
     and injects tfmot asking 0.5 points less sparsity: only B's processes fire, and the
