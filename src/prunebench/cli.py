@@ -99,7 +99,8 @@ def add_run_options(parser: argparse.ArgumentParser, experiments_default: str,
     parser.add_argument("--seeds", nargs="+", type=_seed, metavar="N",
                         help=f"seeds (default: {seeds_default})")
     parser.add_argument("--profile", default="quick", choices=sorted(config.PROFILES),
-                        help="training budget: full is the seed's, quick the same path, smaller")
+                        help="training budget: full is the seed's, quick (the default) the same "
+                             "path, smaller")
     parser.add_argument("--sparsity", type=_sparsity, metavar="S",
                         help="override the target sparsity of every pruned experiment")
     parser.add_argument("--tensorboard", type=Path, metavar="DIR",
@@ -120,7 +121,8 @@ def _add_seeds(parser: argparse.ArgumentParser, flag: str, help_text: str) -> No
 def _add_common(parser: argparse.ArgumentParser) -> None:
     """Add --profile, --task and --verbose, as every command that runs experiments has them."""
     parser.add_argument("--profile", default="quick", choices=sorted(config.PROFILES),
-                        help="training budget: full is the seed's, quick the same path, smaller")
+                        help="training budget: full is the seed's, quick (the default) the same "
+                             "path, smaller")
     add_task_option(parser)
     add_verbose(parser)
 
