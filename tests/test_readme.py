@@ -1,8 +1,13 @@
-"""The README's own model section runs as written: its task file, its pyproject table, then
-its commands.
+"""The README's and the getting-started page's shell blocks run as written.
 
-The commands run as the README gives them but on the smoke profile instead of quick (a
-few epochs on the same code path: 160 s became ~45 s here), so the suite can afford them."""
+Every fenced ``sh`` block of both runs, but those marked slow (an HTML comment ``<!-- slow:
+why -->`` on the line before the fence: ``make bench`` / ``make test`` and the upgrade
+verdict, nothing else). The tour's blocks run in order, each line in bash, from a folder
+that sees the checkout's baselines and results as the checkout does; a line's comment
+``# exit N`` is the status it must end with, any other line 0.
+
+The own model section runs in a project folder of its two files, its commands as written
+(the quick profile: 161 s alone on 2 cores here)."""
 
 from __future__ import annotations
 
@@ -16,6 +21,52 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+PAGES = ("README.md", "docs/getting-started.md")
+#: What a block marked slow may hold: the two set-up commands, and the upgrade verdict.
+SLOW_ALLOWED = re.compile(r"make (bench|test)\b|prunebench upgrade ")
+OWN_MODEL = "mine.json"  # the own-model block: its own test, in its own project folder
+
+
+def _blocks(page: str) -> list[tuple[bool, list[str]]]:
+    """Return each fenced sh block of ``page``: (marked slow, its command lines)."""
+    found = []
+    for match in re.finditer(r"(?:^(<!-- slow:[^\n]*-->)\n)?^```sh\n(.*?)^```", (ROOT / page).read_text(),
+                             re.S | re.M):
+        lines = [ln for ln in match.group(2).splitlines() if ln.strip() and not ln.startswith("#")]
+        found.append((match.group(1) is not None, lines))
+    return found
+
+
+def _expected_status(line: str) -> int:
+    said = re.search(r"#\s*exit (\d)\b", line)
+    return int(said.group(1)) if said else 0
+
+
+def test_only_the_benchmark_the_suite_and_the_upgrade_verdict_are_marked_slow():
+    slow = [ln for page in PAGES for marked, lines in _blocks(page) if marked for ln in lines]
+    assert slow and all(SLOW_ALLOWED.match(ln) for ln in slow), slow
+    assert sum(1 for page in PAGES for _ in _blocks(page)) >= 7
+
+
+@pytest.mark.long
+def test_the_tour_runs_as_written(tmp_path):
+    """The tour's blocks in order (run, check, report), from a folder beside the checkout's
+    baselines and results; what they write is there after them."""
+    tour = [ln for page in PAGES for marked, lines in _blocks(page)
+            if not marked and not any(OWN_MODEL in ln for ln in lines) for ln in lines]
+    assert [ln.split()[1] for ln in tour] == ["run", "run", "list", "check", "check", "report",
+                                              "matrix"]
+    for name in ("baselines", "results"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    for line in tour:
+        done = subprocess.run(["bash", "-c", line], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=900, check=False)
+        assert done.returncode == _expected_status(line), \
+            f"{line}\nexit {done.returncode}\n{done.stdout[-1500:]}\n{done.stderr[-1500:]}"
+    for written in ("run.json", "more.json", "gate.xml", "report/index.html"):
+        assert (tmp_path / written).is_file(), written
 
 
 def _section() -> tuple[str, str, list[list[str]]]:
@@ -40,9 +91,7 @@ def test_the_readme_task_file_and_its_commands_run_as_written(tmp_path):
     assert [c[1] for c in commands] == ["run", "baseline", "check"]
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     for command in commands:
-        args = ["smoke" if a == "quick" else a for a in command[1:]]
-        assert "smoke" in args, command
-        done = subprocess.run([sys.executable, "-m", "prunebench.cli", *args],
+        done = subprocess.run([sys.executable, "-m", "prunebench.cli", *command[1:]],
                               cwd=tmp_path, env=env, capture_output=True, text=True,
                               timeout=900, check=False)
         assert done.returncode == 0, f"{shlex.join(command)}: {done.stderr[-2000:]}"
