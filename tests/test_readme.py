@@ -11,6 +11,7 @@ The own model section runs in a project folder of its two files, its commands as
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -19,6 +20,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from prunebench.record import SCHEMA
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("README.md", "docs/getting-started.md")
@@ -60,13 +63,42 @@ def test_the_tour_runs_as_written(tmp_path):
         (tmp_path / name).symlink_to(ROOT / name)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    printed = []
     for line in tour:
         done = subprocess.run(["bash", "-c", line], cwd=tmp_path, env=env, capture_output=True,
                               text=True, timeout=900, check=False)
         assert done.returncode == _expected_status(line), \
             f"{line}\nexit {done.returncode}\n{done.stdout[-1500:]}\n{done.stderr[-1500:]}"
+        printed.append(done.stdout)
     for written in ("run.json", "more.json", "gate.xml", "report/index.html"):
         assert (tmp_path / written).is_file(), written
+    _assert_a_whole_quick_record_of_the_canonical_three(tmp_path / "run.json", printed[0])
+
+
+def _assert_a_whole_quick_record_of_the_canonical_three(path: Path, table: str) -> None:
+    """The tour's first run: its table printed, its record complete, the pruned models
+    sparse, smaller than the unpruned one and not much worse, their summaries wrapped."""
+    for name in ("unpruned", "whole_model", "dense_only"):
+        assert name in table
+    rec = json.loads(path.read_text())
+    assert rec["schema"] == SCHEMA and rec["profile"] == "quick"
+    assert rec["environment"]["packages"]["tensorflow-model-optimization"]
+    assert set(rec["experiments"]) == {"unpruned", "whole_model", "dense_only"}
+    by_name = {r["experiment"]: r for r in rec["results"]}
+    unpruned = by_name["unpruned"]["metrics"]
+    for name in ("whole_model", "dense_only"):
+        result = by_name[name]
+        m = result["metrics"]
+        assert all(v is True for k, v in result["invariants"].items() if k.endswith("matches")), \
+            result["invariants"]
+        assert m["sparsity_pruned"] >= m["target_sparsity"] - 0.01
+        assert m["keras_zip_bytes"] < unpruned["keras_zip_bytes"]
+        assert m["tflite_zip_bytes"] < unpruned["tflite_zip_bytes"]
+        assert m["mse"] < 3 * unpruned["mse"]
+        # The summary is the wrapped model's, as the seed prints it: wrappers carry masks.
+        layers = [row["layer"] for row in result["summary"]]
+        assert layers[0] == "prune_low_magnitude_hidden"
+        assert sum(r["params"] for r in result["summary"]) > unpruned["params"]
 
 
 def _section() -> tuple[str, str, list[list[str]]]:
