@@ -40,6 +40,11 @@ def _blocks(page: str) -> list[tuple[bool, list[str]]]:
     return found
 
 
+def _as_a_user_has_it() -> dict[str, str]:
+    """This process's environment without PYTHONPATH, which a user's shell does not have."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
 def _expected_status(line: str) -> int:
     said = re.search(r"#\s*exit (\d)\b", line)
     return int(said.group(1)) if said else 0
@@ -61,7 +66,7 @@ def test_the_tour_runs_as_written(tmp_path):
                                               "matrix"]
     for name in ("baselines", "results"):
         (tmp_path / name).symlink_to(ROOT / name)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env = _as_a_user_has_it()
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     printed = []
     for line in tour:
@@ -106,10 +111,9 @@ def _section() -> tuple[str, str, list[list[str]]]:
     text = (ROOT / "README.md").read_text()
     code = re.search(r"```python\n(# my_task\.py\n.*?)```", text, re.S)
     table = re.search(r"```toml\n(\[tool\.prunebench\]\n.*?)```", text, re.S)
-    shell = re.search(r"```sh\n(prunebench run [^\n]*mine\.json.*?)```", text, re.S)
-    assert code and table and shell, "the README's own-model section lost a file or commands"
-    commands = [shlex.split(line.split("#")[0]) for line in shell.group(1).splitlines()
-                if line.startswith("prunebench ")]
+    shell = [lines for _, lines in _blocks("README.md") if any(OWN_MODEL in ln for ln in lines)]
+    assert code and table and len(shell) == 1, "the README's own-model section lost a file or commands"
+    commands = [shlex.split(line.split("#")[0]) for line in shell[0] if line.startswith("prunebench ")]
     return code.group(1), table.group(1), commands
 
 
@@ -121,7 +125,7 @@ def test_the_readme_task_file_and_its_commands_run_as_written(tmp_path):
     (tmp_path / "my_task.py").write_text(source)
     (tmp_path / "pyproject.toml").write_text(table)
     assert [c[1] for c in commands] == ["run", "baseline", "check"]
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env = _as_a_user_has_it()
     for command in commands:
         done = subprocess.run([sys.executable, "-m", "prunebench.cli", *command[1:]],
                               cwd=tmp_path, env=env, capture_output=True, text=True,
