@@ -40,6 +40,14 @@ def assert_one_line_usage_error(done: subprocess.CompletedProcess, fragment: str
         (["run", "--profile", "huge"], "invalid choice: 'huge'"),
         (["frobnicate"], "invalid choice"),
         (["show", "missing.json"], "no results file"),
+        # Options a command would ignore: refused before the record is even read.
+        (["check", "--results", "r.json", "--seeds", "3"],
+         "--seeds is not used: check --results runs nothing"),
+        (["check", "--results", "r.json", "--exp", "dense_only"],
+         "--experiments is not used: check --results runs nothing"),
+        (["baseline", "--update", "--results", "r.json", "--profile", "quick"],
+         "--profile is not used: baseline --results runs nothing"),
+        (["baseline", "--jobs", "2"], "--jobs is not used: baseline without --update only shows"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, fragment):

@@ -18,6 +18,8 @@ from prunebench.errors import UsageError
 DEFAULT_SEEDS = (0,)
 #: The gate's default: three seeds, under 5 minutes on 2 cores for the quick profile.
 DEFAULT_CHECK_SEEDS = (0, 1, 2)
+#: The options that choose what runs and how (cli.add_run_options).
+RUN_OPTIONS = ("experiments", "seeds", "profile", "sparsity", "tensorboard", "jobs", "scheduler")
 
 
 @contextmanager
@@ -67,6 +69,34 @@ class RunPlan:
     def chosen(self) -> list[config.ExperimentConfig]:
         """Return the experiments, resolved: by task, each task's unpruned first."""
         return experiments.resolve(self.experiments or None, self.sparsity)
+
+
+def given_options(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> set[str]:
+    """Return the destinations of the options ``argv`` gives, defaults left out."""
+    parsers = [parser]
+    while parsers:
+        for action in parsers.pop()._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                parsers.extend(action.choices.values())
+            else:
+                action.default = argparse.SUPPRESS
+    return set(vars(parser.parse_args(argv)))
+
+
+def refuse_unused(args: argparse.Namespace, given: set[str]) -> None:
+    """Raise UsageError for an option the command would ignore: what to run, given to
+    ``check`` / ``baseline`` reading --results, or to ``baseline`` only showing its file."""
+    if args.command == "baseline" and not args.update:
+        unused = [o for o in (*RUN_OPTIONS, "results", "out") if o in given]
+        why = "baseline without --update only shows the file"
+    elif args.command in ("check", "baseline") and args.results is not None:
+        unused = [o for o in RUN_OPTIONS if o in given]
+        why = (f"{args.command} --results runs nothing; the record's experiments, seeds and "
+               "profile are what it takes")
+    else:
+        return
+    if unused:
+        raise UsageError(f"--{unused[0]} is not used: {why}")
 
 
 def configured_tasks() -> list[str]:
