@@ -302,7 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     restore = None
     try:
         args = build_parser().parse_args(argv)
-        refuse_unused(args, given_options(build_parser(), argv))
+        refuse_unused(args, lambda: given_options(build_parser(), argv))
         if not getattr(args, "verbose", False):
             restore = quiet.hold_back_cpp_logs(quiet.user_min_level())
         err = Console(stderr=True)

@@ -72,7 +72,8 @@ class RunPlan:
 
 
 def given_options(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> set[str]:
-    """Return the destinations of the options ``argv`` gives, defaults left out."""
+    """Return the destinations of the options ``argv`` gives, defaults left out (the
+    parser's defaults are suppressed: pass one built for this call)."""
     parsers = [parser]
     while parsers:
         for action in parsers.pop()._actions:
@@ -83,18 +84,21 @@ def given_options(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -
     return set(vars(parser.parse_args(argv)))
 
 
-def refuse_unused(args: argparse.Namespace, given: set[str]) -> None:
+def refuse_unused(args: argparse.Namespace, given: Callable[[], set[str]]) -> None:
     """Raise UsageError for an option the command would ignore: what to run, given to
-    ``check`` / ``baseline`` reading --results, or to ``baseline`` only showing its file."""
+    ``check`` / ``baseline`` reading --results, or to ``baseline`` only showing its file.
+    ``given`` returns the options the command line gave; it is called only then."""
     if args.command == "baseline" and not args.update:
-        unused = [o for o in (*RUN_OPTIONS, "results", "out") if o in given]
+        ignored: tuple[str, ...] = (*RUN_OPTIONS, "results", "out")
         why = "baseline without --update only shows the file"
     elif args.command in ("check", "baseline") and args.results is not None:
-        unused = [o for o in RUN_OPTIONS if o in given]
+        ignored = RUN_OPTIONS
         why = (f"{args.command} --results runs nothing; the record's experiments, seeds and "
                "profile are what it takes")
     else:
         return
+    said = given()
+    unused = [option for option in ignored if option in said]
     if unused:
         raise UsageError(f"--{unused[0]} is not used: {why}")
 
