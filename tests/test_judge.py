@@ -97,6 +97,23 @@ def test_a_gross_worsening_over_eight_seeds_is_worse_and_three_seeds_are_inconcl
     assert few.exit_code() == 4
 
 
+def test_where_training_differs_the_same_seeds_are_judged_by_their_differences():
+    # Another Keras build moves every seed by up to 2%, the seeds' own spread is 40%: each
+    # seed's difference bounds B's worsening inside the minimum (10%), where every A
+    # against every B cannot; B given other seeds, nothing pairs.
+    rng = np.random.default_rng(4)
+    base = rng.uniform(0.4, 0.6, 6)
+    a = side({NAMES[0]: base, NAMES[1]: base * 0.9})
+    moved = base * (1 + rng.uniform(-0.02, 0.02, 6))
+    found = judge.judge(a, side({NAMES[0]: moved, NAMES[1]: moved * 0.9}), THRESHOLDS)
+    assert found.reproduction[TASK][0] is False
+    line = lines_of(found, "loss")[NAMES[1]]
+    assert line.verdict is Verdict.OK and "the ok bound by seed" in line.limit, line.limit
+    other = side({NAMES[0]: moved, NAMES[1]: moved * 0.9}, seeds=range(100, 106))
+    line = lines_of(judge.judge(a, other, THRESHOLDS, mode="distribution"), "loss")[NAMES[1]]
+    assert line.verdict is Verdict.INCONCLUSIVE and "by seed" not in line.limit
+
+
 def test_a_layer_refused_by_b_only_is_worse_and_one_refused_by_a_only_is_a_note():
     a = side({NAMES[0]: [0.5, 0.6], NAMES[1]: [0.4, 0.5]}, refused={"t/other": "no"})
     b = side({NAMES[0]: [0.5, 0.6], "t/other": [0.4, 0.5]}, names=(NAMES[0], "t/other"),

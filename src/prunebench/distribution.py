@@ -8,6 +8,12 @@ seeds are a sample, and B is judged by the location shift between the two sample
 - its one-sided confidence bounds are Moses' exact, distribution-free ones, read off the
   sorted differences at the Mann-Whitney critical value (no normality, no large-sample
   approximation: 5 seeds a side is a small sample, and losses are skewed);
+- where both sides ran the same seeds, each bound is instead that of the per-seed
+  differences (``signedrank``: Wilcoxon's signed ranks, Tukey's bounds) whenever that many
+  seeds can reach its level (5 for ok at 5%; 14 for a Bonferroni-divided worse): seeds
+  seeded alike move together across builds, and pairing them removes their shared spread;
+  which test makes a bound depends only on the seeds' count and the level, never on the
+  figures, so each verdict is one test at its own level;
 - the verdict compares the bounds with a minimum effect worth calling (e.g. loss +10%):
   WORSE when even the lower bound of B's worsening exceeds it (at the family's alpha: the
   false-alarm rate), OK only when the upper bound is inside it (at ``alpha_ok``), and
@@ -20,10 +26,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from functools import cache
 from statistics import NormalDist
 
 import numpy as np
+
+from prunebench import ranksum, signedrank
 
 #: One-sided level of the bound that must sit inside the minimum effect for OK.
 DEFAULT_ALPHA_OK = 0.05
@@ -44,45 +51,6 @@ class Outcome(Enum):
     INCONCLUSIVE = "inconclusive"
 
 
-@cache
-def _u_counts(m: int, n: int) -> tuple[int, ...]:
-    """Return how many of the C(m+n, m) orderings give each Mann-Whitney U = 0..m*n."""
-    if m == 0 or n == 0:
-        return (1,)
-    # U(m, n) = U(m-1, n) + n when the largest value is an A; U(m, n-1) when it is a B.
-    with_a, with_b = _u_counts(m - 1, n), _u_counts(m, n - 1)
-    counts = [0] * (m * n + 1)
-    for u, ways in enumerate(with_a):
-        counts[u + n] += ways
-    for u, ways in enumerate(with_b):
-        counts[u] += ways
-    return tuple(counts)
-
-
-@cache
-def critical_u(m: int, n: int, alpha: float) -> int | None:
-    """Return the smallest c with P(U >= c) <= alpha under no shift, or None if none exists.
-
-    U counts the pairs (a, b) with b > a; None: the samples are too small for ``alpha``
-    (5 against 5 cannot reach below 1/252).
-    """
-    counts = _u_counts(m, n)
-    total = math.comb(m + n, m)
-    tail = 0
-    found = None
-    for c in range(m * n, -1, -1):
-        tail += counts[c]
-        if tail / total > alpha:
-            break
-        found = c
-    return found
-
-
-def smallest_p(m: int, n: int) -> float:
-    """Return the smallest one-sided p-value m against n observations can give."""
-    return 1.0 / math.comb(m + n, m)
-
-
 @dataclass(frozen=True)
 class Shift:
     """B's worsening against A, in the figure's unit (positive: worse), with its bounds."""
@@ -94,27 +62,46 @@ class Shift:
     high: float
     #: The bound of an improvement: upper bound of the worsening at 1 - alpha.
     high_at_alpha: float
+    #: Which bounds the seeds' paired differences made: those of 'ok', of 'worse' (and
+    #: better), of both; empty: every bound compares every A with every B.
+    paired: tuple[str, ...] = ()
 
 
 def shift(a: Sequence[float], b: Sequence[float], better: str, alpha: float,
-          alpha_ok: float = DEFAULT_ALPHA_OK) -> Shift:
-    """Return B's worsening over A (Hodges-Lehmann) with Moses' exact one-sided bounds.
+          alpha_ok: float = DEFAULT_ALPHA_OK, paired: bool = False) -> Shift:
+    """Return B's worsening over A (Hodges-Lehmann) with exact one-sided bounds.
 
-    ``better``: 'lower' (a loss: B above A is worse) or 'higher' (accuracy).
+    ``better``: 'lower' (a loss: B above A is worse) or 'higher' (accuracy). Moses' bounds
+    over every A-B difference; with ``paired`` (``a[i]`` and ``b[i]`` the same seed), a bound
+    whose level the seeds' count can reach is the signed-rank bound of the per-seed
+    differences instead, and the estimate is theirs.
     """
     sign = 1.0 if better == "lower" else -1.0
     diffs = np.sort(sign * (np.asarray(b, float)[None, :] - np.asarray(a, float)[:, None]).ravel())
     m, n = len(a), len(b)
+    if paired and m != n:
+        raise ValueError("paired sides need the same seeds")
+    averages = signedrank.walsh(sign * (np.asarray(b, float) - np.asarray(a, float))
+                                ) if paired else diffs
+
+    def by_seed(level: float) -> bool:
+        return paired and signedrank.smallest_p(n) <= level
 
     def lower(level: float) -> float:
-        c = critical_u(m, n, level)
+        if by_seed(level):
+            return signedrank.lower(averages, n, level)
+        c = ranksum.critical_u(m, n, level)
         return -math.inf if c is None else float(diffs[m * n - c])
 
     def upper(level: float) -> float:
-        c = critical_u(m, n, level)
+        if by_seed(level):
+            return signedrank.upper(averages, n, level)
+        c = ranksum.critical_u(m, n, level)
         return math.inf if c is None else float(diffs[c - 1])
 
-    return Shift(float(np.median(diffs)), lower(alpha), upper(alpha_ok), upper(alpha))
+    estimate = float(np.median(averages))
+    used = tuple(what for what, level in (("ok", alpha_ok), ("worse", alpha)) if by_seed(level))
+    return Shift(estimate, lower(alpha), upper(alpha_ok), upper(alpha), used)
 
 
 @dataclass(frozen=True)
@@ -132,6 +119,9 @@ class Verdict:
                                                     self.shift.high))
         said = (f"worsening {est:+.4g} (bounds {low:+.4g} .. {high:+.4g}; minimum effect "
                 f"{self.minimum / unit_scale:.4g})")
+        if self.shift.paired:
+            bounds = " and ".join(self.shift.paired)
+            said += f", the {bounds} bound{'s' if len(self.shift.paired) > 1 else ''} by seed"
         if self.outcome is Outcome.INCONCLUSIVE:
             more = (f"about {self.seeds_to_decide} seeds a side would decide"
                     if self.seeds_to_decide else f"more than {MAX_SEEDS} seeds a side")
@@ -140,18 +130,20 @@ class Verdict:
 
 
 def judge(a: Sequence[float], b: Sequence[float], better: str, minimum: float, alpha: float,
-          alpha_ok: float = DEFAULT_ALPHA_OK, plan: bool = True) -> Verdict:
+          alpha_ok: float = DEFAULT_ALPHA_OK, plan: bool = True, paired: bool = False
+          ) -> Verdict:
     """Return the outcome of B against A for one figure.
 
     ``minimum``: the smallest worsening worth calling (> 0, in the figure's unit).
     ``alpha``: the false-alarm rate of WORSE and BETTER for this figure (a share of the
     verdict's family-wise rate); ``alpha_ok``: the rate at which a worsening of
     ``minimum`` or more passes as OK. ``plan``: when INCONCLUSIVE, estimate the seeds
-    that would decide (simulations leave it out).
+    that would decide (simulations leave it out). ``paired``: ``a[i]`` and ``b[i]`` are
+    the same seed (``shift``).
     """
     if minimum <= 0:
         raise ValueError("the minimum effect must be > 0")
-    found = shift(a, b, better, alpha, alpha_ok)
+    found = shift(a, b, better, alpha, alpha_ok, paired)
     if found.low > minimum:
         return Verdict(Outcome.WORSE, found, minimum)
     if found.high_at_alpha < -minimum:
@@ -159,32 +151,40 @@ def judge(a: Sequence[float], b: Sequence[float], better: str, minimum: float, a
     if found.high <= minimum:
         return Verdict(Outcome.OK, found, minimum)
     return Verdict(Outcome.INCONCLUSIVE, found, minimum,
-                   seeds_to_decide(a, b, better, minimum, alpha, alpha_ok) if plan else None)
+                   seeds_to_decide(a, b, better, minimum, alpha, alpha_ok, paired)
+                   if plan else None)
 
 
 def seeds_to_decide(a: Sequence[float], b: Sequence[float], better: str, minimum: float,
-                    alpha: float, alpha_ok: float = DEFAULT_ALPHA_OK) -> int | None:
+                    alpha: float, alpha_ok: float = DEFAULT_ALPHA_OK, paired: bool = False
+                    ) -> int | None:
     """Return the seeds per side at which the observed shift and spread would likely decide.
 
     A planning figure, not a test: the shift's standard error from the two samples'
     variances, shrinking as 1 / sqrt(seeds); the smallest size whose normal bound falls
-    inside the minimum (OK) or beyond it (WORSE) and whose exact test can reach the level.
+    inside the minimum (OK) or beyond it (WORSE) and whose exact test can reach the level;
+    with ``paired``, the smaller of that and the same from the per-seed differences' spread.
     None beyond MAX_SEEDS, or when the estimate sits on the minimum.
     """
     if min(len(a), len(b)) < 2:  # no spread to plan with
         return None
-    estimate = shift(a, b, better, alpha, alpha_ok).estimate
-    spread = math.sqrt(float(np.var(a, ddof=1)) + float(np.var(b, ddof=1)))
+    estimate = shift(a, b, better, alpha, alpha_ok, paired).estimate
     gap = abs(minimum - estimate)
     if gap == 0:
         return None
     level = alpha_ok if estimate < minimum else alpha
     z = NormalDist().inv_cdf(1 - level)
-    size = max(len(a), len(b)) + 1
-    size = max(size, math.ceil((z * spread / gap) ** 2))
-    while size <= MAX_SEEDS and smallest_p(size, size) > level:
-        size += 1
-    return size if size <= MAX_SEEDS else None
+    routes = [(math.sqrt(float(np.var(a, ddof=1)) + float(np.var(b, ddof=1))),
+               lambda k: ranksum.smallest_p(k, k))]
+    if paired:
+        routes.append((float(np.std(np.subtract(b, a), ddof=1)), signedrank.smallest_p))
+    sizes = []
+    for spread, reach in routes:
+        size = max(len(a) + 1, len(b) + 1, math.ceil((z * spread / gap) ** 2))
+        while size <= MAX_SEEDS and reach(size) > level:
+            size += 1
+        sizes.append(size)
+    return min(sizes) if min(sizes) <= MAX_SEEDS else None
 
 
 @dataclass(frozen=True)
@@ -216,13 +216,15 @@ class Power:
 
 def power(a: Sequence[float], b: Sequence[float], better: str, minimum: float, alpha: float,
           alpha_ok: float = DEFAULT_ALPHA_OK, simulations: int = SIMULATIONS,
-          seed: int = 0) -> Power:
+          seed: int = 0, paired: bool = False) -> Power:
     """Return the power of ``judge`` at these sample sizes, estimated from the figure's spread.
 
     The spread is both sides' values less their own mean, pooled (the location removed, so
     a real shift between the sides does not widen it); each simulated side resamples it,
     B shifted by the worsening tried. An estimate from the seeds at hand: rough below 8 a
-    side. Seeded: the same figures give the same power. Needs 2 values a side.
+    side. Seeded: the same figures give the same power. Needs 2 values a side. With
+    ``paired`` (the same seeds, in order), seeds are resampled with both their values, so
+    the sides' seed-by-seed agreement is kept, and judged paired.
     """
     if min(len(a), len(b)) < 2:  # one value has no spread to resample
         return Power(0.0, None, reachable=False)
@@ -231,23 +233,31 @@ def power(a: Sequence[float], b: Sequence[float], better: str, minimum: float, a
     # mean understate its variance), pooled; each draw jittered by a small normal kernel
     # (a smoothed bootstrap: 5 values resampled have ~4 distinct ones, and the ties and
     # the missing tails made plain resampling promise floors it did not reach).
-    spread = np.concatenate([(np.asarray(x, float) - np.mean(x)) * math.sqrt(len(x) / (len(x) - 1))
-                             for x in (a, b)])
+    sides = [(np.asarray(x, float) - np.mean(x)) * math.sqrt(len(x) / (len(x) - 1))
+             for x in (a, b)]
+    spread = np.concatenate(sides)
     jitter = 0.5 * float(np.std(spread)) * len(spread) ** -0.2
     sign = 1.0 if better == "lower" else -1.0
 
-    def draw(size: int, shift: float) -> list[float]:
-        return list(rng.choice(spread, size) + jitter * rng.normal(size=size) + shift)
+    def draw(size: int, shift: float) -> np.ndarray:
+        return rng.choice(spread, size) + jitter * rng.normal(size=size) + shift
+
+    def draw_seeds(shift: float) -> tuple[np.ndarray, np.ndarray]:
+        seeds = rng.integers(0, len(a), len(a))
+        return (sides[0][seeds] + jitter * rng.normal(size=len(a)),
+                sides[1][seeds] + jitter * rng.normal(size=len(a)) + shift)
 
     def rate(worsening: float, outcome: Outcome) -> float:
         hits = 0
         for _ in range(simulations):
-            xa, xb = draw(len(a), 0.0), draw(len(b), sign * worsening)
-            hits += judge(xa, xb, better, minimum, alpha, alpha_ok, plan=False).outcome is outcome
+            xa, xb = (draw_seeds(sign * worsening) if paired
+                      else (draw(len(a), 0.0), draw(len(b), sign * worsening)))
+            hits += judge(list(xa), list(xb), better, minimum, alpha, alpha_ok, plan=False,
+                          paired=paired).outcome is outcome
         return hits / simulations
 
     clean = rate(0.0, Outcome.OK)
-    if critical_u(len(a), len(b), alpha) is None:
+    if ranksum.critical_u(len(a), len(b), alpha) is None:
         return Power(clean, None, reachable=False)
     floor = next((k * minimum for k in FLOOR_GRID if rate(k * minimum, Outcome.WORSE)
                   >= FLOOR_POWER), None)
@@ -261,7 +271,7 @@ def looks_counted(sizes: Sequence[tuple[int, int]], alpha_ok: float) -> int:
     seeds: p >= 1/20), rejects nothing, and so spends none of the rate.
     """
     for counted in range(1, len(sizes) + 1):
-        if sum(smallest_p(m, n) <= alpha_ok / counted for m, n in sizes) <= counted:
+        if sum(ranksum.smallest_p(m, n) <= alpha_ok / counted for m, n in sizes) <= counted:
             return counted
     return len(sizes)
 

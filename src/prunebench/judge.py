@@ -16,8 +16,9 @@ models, and any later difference is the pruning, stripping or conversion of B. T
   the stack changed) every figure regresses beyond the same band;
 - in a task that does not (training numerics differ: another Keras build), a quality
   figure is judged over the seeds (``distribution``: B's worsening, its bounds, the
-  minimum effect; WORSE, ok, or INCONCLUSIVE with the seeds that would decide), and
-  sparsity, structure and sizes keep their paired cross bands;
+  minimum effect; WORSE, ok, or INCONCLUSIVE with the seeds that would decide; where both
+  sides ran the same seeds, by the per-seed differences wherever their count can reach
+  the level), and sparsity, structure and sizes keep their paired cross bands;
 - with ``mode`` 'distribution' every figure with a minimum effect is judged over the
   seeds, whatever reproduces; with seeds that differ between the sides, nothing pairs.
 
@@ -135,15 +136,18 @@ class Levels:
 
 def _over_seeds(check: PairedCheck, name: str, a: Mapping[int, float], b: Mapping[int, float],
                 minimum: float, levels: Levels) -> Line:
-    va, vb = list(a.values()), list(b.values())
-    found = distribution.judge(va, vb, check.better, minimum, levels.alpha, levels.alpha_ok)
+    paired = a.keys() == b.keys()  # the same seeds: seed s of B beside seed s of A
+    va = [a[s] for s in sorted(a)] if paired else list(a.values())
+    vb = [b[s] for s in sorted(a)] if paired else list(b.values())
+    found = distribution.judge(va, vb, check.better, minimum, levels.alpha, levels.alpha_ok,
+                               paired=paired)
     said = (f"over seeds: {found.describe()}; {len(b)} vs {len(a)} seeds, "
             f"alpha {levels.alpha:.2g}")
     if levels.look[1] > 1:
         said += f" (look {levels.look[0]} of {levels.look[1]}, levels / {levels.divided})"
     if levels.power:
         said += "; " + distribution.power(va, vb, check.better, minimum, levels.alpha,
-                                          levels.alpha_ok).describe()
+                                          levels.alpha_ok, paired=paired).describe()
     return Line(_OUTCOMES[found.outcome], name, check.metric, median(vb), median(va), said)
 
 
