@@ -10,7 +10,7 @@ seeds are a sample, and B is judged by the location shift between the two sample
   approximation: 5 seeds a side is a small sample, and losses are skewed);
 - where both sides ran the same seeds, each bound is instead that of the per-seed
   differences (``signedrank``: Wilcoxon's signed ranks, Tukey's bounds) whenever that many
-  seeds can reach its level (5 for ok at 5%; 14 for a Bonferroni-divided worse): seeds
+  seeds can reach its level (5 for ok at 5%; 11-14 for worse at 0.0005-0.0001): seeds
   seeded alike move together across builds, and pairing them removes their shared spread;
   which test makes a bound depends only on the seeds' count and the level, never on the
   figures, so each verdict is one test at its own level;
