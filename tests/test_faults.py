@@ -65,3 +65,17 @@ def test_a_sitecustomize_without_its_catalogue_stops_the_process_instead_of_runn
                           text=True, timeout=60)
     assert done.returncode == 1 and "ran" not in done.stdout
     assert "INJECT: no fault catalogue" in done.stderr
+
+
+def test_a_converter_growing_by_a_share_grows_every_flatbuffer_by_that_share():
+    from prunebench import export
+
+    keras = kerasenv.keras()
+    small = keras.Sequential([keras.layers.Input((4,)), keras.layers.Dense(8)])
+    large = keras.Sequential([keras.layers.Input((64,)), keras.layers.Dense(256)])
+    clean = [len(export.to_tflite(m)) for m in (small, large)]
+    with pytest.MonkeyPatch.context() as patch:
+        inject(patch, "tflite_grow", 0.02)
+        grown = [len(export.to_tflite(m)) for m in (small, large)]
+    assert grown == [size + int(size * 0.02) for size in clean], (clean, grown)
+    assert [len(export.to_tflite(m)) for m in (small, large)] == clean  # undone after

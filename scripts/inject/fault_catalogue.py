@@ -193,6 +193,18 @@ def tflite_pad(module, strength, patch):
     patch.setattr(module.TFLiteKerasModelConverterV2, "convert", padded)
 
 
+def tflite_grow(module, strength, patch):
+    """The TFLite converter's flatbuffer grows by STRENGTH of its own size in incompressible
+    bytes: the same share of every model, a large one or a small one."""
+    original = module.TFLiteKerasModelConverterV2.convert
+
+    def grown(self):
+        flatbuffer = bytes(original(self))
+        return flatbuffer + _padding(len(flatbuffer) * strength)
+
+    patch.setattr(module.TFLiteKerasModelConverterV2, "convert", grown)
+
+
 def tflite_no_sparse(module, strength, patch):
     """The TFLite converter drops Optimize.EXPERIMENTAL_SPARSITY from its optimizations:
     sparse experiments get dense flatbuffers (STRENGTH unused)."""
@@ -300,6 +312,7 @@ CATALOGUE: dict[str, Fault] = {fault.kind: fault for fault in (
     Fault("h5_pad", "tf_keras.src.saving.legacy.saving_utils", h5_pad, "keras_zip_bytes",
           (8, 32, 64, 128)),
     Fault("tflite_pad", _LITE, tflite_pad, "tflite_zip_bytes", (8, 32, 64, 128)),
+    Fault("tflite_grow", _LITE, tflite_grow, "tflite_zip_bytes", (0.005, 0.02, 0.05)),
     Fault("tflite_no_sparse", _LITE, tflite_no_sparse),
     Fault("keras_work", _DENSE, keras_work, "keras_time_ratio", (0.1, 0.25, 0.5, 1.0)),
     Fault("dense_fourfold", _DENSE, dense_fourfold),
