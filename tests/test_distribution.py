@@ -9,17 +9,17 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from prunebench import distribution, ranksum
+from prunebench import distribution, ranks
 from prunebench.distribution import Outcome
 
 
 def test_critical_values_are_the_textbook_ones():
     # Mann-Whitney, 5 against 5, one-sided 5%: U <= 4 in the lower tail (P = 0.0476),
     # so U >= 21 in the upper one.
-    assert ranksum.critical_u(5, 5, 0.05) == 21
-    assert ranksum.smallest_p(5, 5) == pytest.approx(1 / 252)
-    assert ranksum.critical_u(5, 5, 0.001) is None  # 5 seeds a side cannot reach 0.1%
-    assert ranksum.critical_u(8, 8, 0.0005) is not None  # 8 can: 1/12870
+    assert ranks.critical_u(5, 5, 0.05) == 21
+    assert ranks.smallest_p(5, 5) == pytest.approx(1 / 252)
+    assert ranks.critical_u(5, 5, 0.001) is None  # 5 seeds a side cannot reach 0.1%
+    assert ranks.critical_u(8, 8, 0.0005) is not None  # 8 can: 1/12870
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -29,7 +29,7 @@ def test_the_critical_value_rejects_exactly_where_scipys_exact_test_does(seed):
     a, b = rng.normal(size=m), rng.normal(0.8, size=n)
     u = sum(int(y > x) for x in a for y in b)
     p = stats.mannwhitneyu(b, a, alternative="greater", method="exact").pvalue
-    c = ranksum.critical_u(m, n, alpha)
+    c = ranks.critical_u(m, n, alpha)
     assert (c is not None and u >= c) == (p <= alpha), (m, n, u, c, p)
 
 

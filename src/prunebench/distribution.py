@@ -9,7 +9,7 @@ seeds are a sample, and B is judged by the location shift between the two sample
   sorted differences at the Mann-Whitney critical value (no normality, no large-sample
   approximation: 5 seeds a side is a small sample, and losses are skewed);
 - where both sides ran the same seeds, each bound is instead that of the per-seed
-  differences (``signedrank``: Wilcoxon's signed ranks, Tukey's bounds) whenever that many
+  differences (``ranks``: Wilcoxon's signed ranks, Tukey's bounds) whenever that many
   seeds can reach its level (5 for ok at 5%; 11-14 for worse at 0.0005-0.0001): seeds
   seeded alike move together across builds, and pairing them removes their shared spread;
   which test makes a bound depends only on the seeds' count and the level, never on the
@@ -30,7 +30,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from prunebench import ranksum, signedrank
+from prunebench import ranks
 
 #: One-sided level of the bound that must sit inside the minimum effect for OK.
 DEFAULT_ALPHA_OK = 0.05
@@ -81,23 +81,23 @@ def shift(a: Sequence[float], b: Sequence[float], better: str, alpha: float,
     m, n = len(a), len(b)
     if paired and m != n:
         raise ValueError("paired sides need the same seeds")
-    averages = signedrank.walsh(sign * (np.asarray(b, float) - np.asarray(a, float))
-                                ) if paired else diffs
+    averages = ranks.walsh(sign * (np.asarray(b, float) - np.asarray(a, float))
+                           ) if paired else diffs
 
     def by_seed(level: float) -> bool:
-        return paired and signedrank.smallest_p(n) <= level
+        return paired and ranks.smallest_p_paired(n) <= level
+
+    def critical(level: float) -> tuple[np.ndarray, int | None]:
+        """Return the sorted values a bound at ``level`` is read from, and its critical value."""
+        if by_seed(level):
+            return averages, ranks.critical_t(n, level)
+        return diffs, ranks.critical_u(m, n, level)
 
     def lower(level: float) -> float:
-        if by_seed(level):
-            return signedrank.lower(averages, n, level)
-        c = ranksum.critical_u(m, n, level)
-        return -math.inf if c is None else float(diffs[m * n - c])
+        return ranks.lower(*critical(level))
 
     def upper(level: float) -> float:
-        if by_seed(level):
-            return signedrank.upper(averages, n, level)
-        c = ranksum.critical_u(m, n, level)
-        return math.inf if c is None else float(diffs[c - 1])
+        return ranks.upper(*critical(level))
 
     estimate = float(np.median(averages))
     used = tuple(what for what, level in (("ok", alpha_ok), ("worse", alpha)) if by_seed(level))
@@ -175,9 +175,9 @@ def seeds_to_decide(a: Sequence[float], b: Sequence[float], better: str, minimum
     level = alpha_ok if estimate < minimum else alpha
     z = NormalDist().inv_cdf(1 - level)
     routes = [(math.sqrt(float(np.var(a, ddof=1)) + float(np.var(b, ddof=1))),
-               lambda k: ranksum.smallest_p(k, k))]
+               lambda k: ranks.smallest_p(k, k))]
     if paired:
-        routes.append((float(np.std(np.subtract(b, a), ddof=1)), signedrank.smallest_p))
+        routes.append((float(np.std(np.subtract(b, a), ddof=1)), ranks.smallest_p_paired))
     sizes = []
     for spread, reach in routes:
         size = max(len(a) + 1, len(b) + 1, math.ceil((z * spread / gap) ** 2))
@@ -257,7 +257,7 @@ def power(a: Sequence[float], b: Sequence[float], better: str, minimum: float, a
         return hits / simulations
 
     clean = rate(0.0, Outcome.OK)
-    if ranksum.critical_u(len(a), len(b), alpha) is None:
+    if ranks.critical_u(len(a), len(b), alpha) is None:
         return Power(clean, None, reachable=False)
     floor = next((k * minimum for k in FLOOR_GRID if rate(k * minimum, Outcome.WORSE)
                   >= FLOOR_POWER), None)
@@ -271,7 +271,7 @@ def looks_counted(sizes: Sequence[tuple[int, int]], alpha_ok: float) -> int:
     seeds: p >= 1/20), rejects nothing, and so spends none of the rate.
     """
     for counted in range(1, len(sizes) + 1):
-        if sum(ranksum.smallest_p(m, n) <= alpha_ok / counted for m, n in sizes) <= counted:
+        if sum(ranks.smallest_p(m, n) <= alpha_ok / counted for m, n in sizes) <= counted:
             return counted
     return len(sizes)
 

@@ -10,18 +10,18 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from prunebench import distribution, signedrank
+from prunebench import distribution, ranks
 from prunebench.distribution import Outcome
 
 
 def test_critical_values_are_the_textbook_ones():
     # 5 differences: only T+ = 15 (every one positive) is as rare as 1/32 <= 5%.
-    assert signedrank.critical_t(5, 0.05) == 15
-    assert signedrank.smallest_p(5) == 1 / 32
+    assert ranks.critical_t(5, 0.05) == 15
+    assert ranks.smallest_p_paired(5) == 1 / 32
     # 8 differences, one-sided 5%: T <= 5 in the lower tail (P = 10/256), so T+ >= 31.
-    assert signedrank.critical_t(8, 0.05) == 31
-    assert signedrank.critical_t(4, 0.05) is None  # 1/16 > 5%: 4 seeds cannot reach it
-    assert signedrank.critical_t(13, 0.0001) is None and signedrank.critical_t(14, 0.0001)
+    assert ranks.critical_t(8, 0.05) == 31
+    assert ranks.critical_t(4, 0.05) is None  # 1/16 > 5%: 4 seeds cannot reach it
+    assert ranks.critical_t(13, 0.0001) is None and ranks.critical_t(14, 0.0001)
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -31,7 +31,7 @@ def test_the_critical_value_rejects_exactly_where_scipys_exact_test_does(seed):
     d = rng.normal(0.4, 1.0, n)
     t_plus = sum(rank for rank, x in zip(stats.rankdata(np.abs(d)), d, strict=True) if x > 0)
     p = stats.wilcoxon(d, alternative="greater", method="exact").pvalue
-    c = signedrank.critical_t(n, alpha)
+    c = ranks.critical_t(n, alpha)
     assert (c is not None and t_plus >= c) == (p <= alpha), (n, t_plus, c, p)
 
 
@@ -41,9 +41,9 @@ def test_the_bounds_are_where_the_exact_test_stops_rejecting(seed):
     # "location <= theta" still rejects below, and no longer just above.
     rng = np.random.default_rng(100 + seed)
     d = rng.normal(0.2, 1.0, 9)
-    averages = signedrank.walsh(d)
-    low = signedrank.lower(averages, len(d), 0.05)
-    high = signedrank.upper(averages, len(d), 0.05)
+    averages = ranks.walsh(d)
+    low = ranks.lower(averages, ranks.critical_t(len(d), 0.05))
+    high = ranks.upper(averages, ranks.critical_t(len(d), 0.05))
 
     def p_above(theta):
         return stats.wilcoxon(d - theta, alternative="greater", method="exact").pvalue
