@@ -219,3 +219,27 @@ def test_adding_seeds_while_undecided_keeps_the_rate_of_passing_a_worsening_of_t
                         look=(2, 4), power=True)
     said = lines_of(found, "loss")[NAMES[1]].limit
     assert "(look 2 of 4, levels / 4)" in said and "no worsening at all is called ok" in said
+
+
+def test_a_figure_that_is_not_a_number_on_b_is_a_regression_seed_by_seed_and_over_seeds():
+    nan = float("nan")
+    a = side({NAMES[0]: [0.5, 0.6, 0.7], NAMES[1]: [0.4, 0.5, 0.6]})
+    # B's fine-tuning diverges on seed 1, its unpruned models reproduce: seed by seed.
+    diverged = judge.judge(a, side({NAMES[0]: [0.5, 0.6, 0.7], NAMES[1]: [0.4, nan, 0.6]}),
+                           THRESHOLDS)
+    assert diverged.reproduction[TASK][0] is True
+    line = lines_of(diverged, "loss")[NAMES[1]]
+    assert line.verdict is Verdict.REGRESSION and "seed 1" in line.limit, line.limit
+    # B's training diverges on seed 1: the seeds do not reproduce, quality goes over them.
+    b = side({NAMES[0]: [0.5, nan, 0.7], NAMES[1]: [0.4, nan, 0.6]})
+    found = judge.judge(a, b, THRESHOLDS)
+    assert found.reproduction[TASK][0] is False
+    line = lines_of(found, "loss")[NAMES[1]]
+    assert line.verdict is Verdict.REGRESSION
+    assert "not a finite number on B's seeds [1] of 3, A's none of 3" in line.limit
+    assert found.exit_code() == 1
+    # Only A's seed diverged: undecided over the seeds, never a pass.
+    back = judge.judge(b, a, THRESHOLDS)
+    assert lines_of(back, "loss")[NAMES[1]].verdict is Verdict.INCONCLUSIVE
+    # Both sides the same on every seed, that one included: identical.
+    assert {ln.verdict for ln in judge.judge(b, b, THRESHOLDS).lines} == {Verdict.OK}

@@ -122,3 +122,12 @@ def test_the_power_of_paired_seeds_is_simulated_with_their_agreement_kept():
     found = distribution.judge(list(a), list(b), "lower", 0.05, 0.0005)
     more = distribution.judge(list(a), list(b), "lower", 0.05, 0.0005, paired=True)
     assert found.outcome is Outcome.INCONCLUSIVE and more.outcome is Outcome.OK
+
+
+def test_a_worsening_sitting_exactly_on_the_minimum_is_not_ok():
+    # Every seed's difference exactly the minimum: the bound equals it, and the minimum is
+    # still inside what the seeds allow, so the figure cannot be called ok.
+    on = distribution.judge([1.0] * 5, [1.5] * 5, "lower", 0.5, 0.0005, paired=True)
+    assert on.outcome is Outcome.INCONCLUSIVE
+    inside = distribution.judge([1.0] * 5, [1.49] * 5, "lower", 0.5, 0.0005, paired=True)
+    assert inside.outcome is Outcome.OK

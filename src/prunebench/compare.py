@@ -7,6 +7,7 @@ Loading the thresholds and judging one figure live here; matching a record to a 
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -78,7 +79,15 @@ class PairedCheck:
                     self.cross)
 
     def verdict(self, base: float, value: float, regime: str, experiment: str = "") -> Verdict:
-        """Return how ``value`` stands against the same seed's ``base`` under ``regime``."""
+        """Return how ``value`` stands against the same seed's ``base`` under ``regime``.
+
+        A value that is not a finite number (a training that diverged) is a regression where
+        the base was one, news where only the base was not, and ok where both are the same.
+        """
+        if not (math.isfinite(value) and math.isfinite(base)):
+            if value == base or (math.isnan(value) and math.isnan(base)):
+                return Verdict.OK
+            return Verdict.CHANGED if math.isfinite(value) else Verdict.REGRESSION
         sign = 1.0 if self.better == "lower" else -1.0
         worse_by = sign * (value - base)
         width = self.band(regime, experiment).width(base)

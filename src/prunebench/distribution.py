@@ -148,7 +148,7 @@ def judge(a: Sequence[float], b: Sequence[float], better: str, minimum: float, a
         return Verdict(Outcome.WORSE, found, minimum)
     if found.high_at_alpha < -minimum:
         return Verdict(Outcome.BETTER, found, minimum)
-    if found.high <= minimum:
+    if found.high < minimum:  # inside it: a worsening of exactly the minimum is not ok
         return Verdict(Outcome.OK, found, minimum)
     return Verdict(Outcome.INCONCLUSIVE, found, minimum,
                    seeds_to_decide(a, b, better, minimum, alpha, alpha_ok, paired)

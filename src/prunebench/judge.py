@@ -28,6 +28,7 @@ seeds (Bonferroni over them), half for the timing tests (``abtest.judge``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from statistics import median
@@ -136,6 +137,14 @@ class Levels:
 
 def _over_seeds(check: PairedCheck, name: str, a: Mapping[int, float], b: Mapping[int, float],
                 minimum: float, levels: Levels) -> Line:
+    broken = {side: sorted(s for s, v in values.items() if not math.isfinite(v))
+              for side, values in (("A", a), ("B", b))}
+    if broken["A"] or broken["B"]:  # no place on the figure's scale: B's failing is worse
+        worse = len(broken["B"]) > len(broken["A"])
+        return Line(Verdict.REGRESSION if worse else Verdict.INCONCLUSIVE, name, check.metric,
+                    median(b.values()), median(a.values()),
+                    f"over seeds: not a finite number on B's seeds {broken['B'] or 'none'} "
+                    f"of {len(b)}, A's {broken['A'] or 'none'} of {len(a)}")
     paired = a.keys() == b.keys()  # the same seeds: seed s of B beside seed s of A
     va = [a[s] for s in sorted(a)] if paired else list(a.values())
     vb = [b[s] for s in sorted(a)] if paired else list(b.values())
