@@ -131,3 +131,16 @@ def test_a_worsening_sitting_exactly_on_the_minimum_is_not_ok():
     assert on.outcome is Outcome.INCONCLUSIVE
     inside = distribution.judge([1.0] * 5, [1.49] * 5, "lower", 0.5, 0.0005, paired=True)
     assert inside.outcome is Outcome.OK
+
+
+def test_the_simulated_chance_of_ok_for_paired_seeds_is_about_the_true_one():
+    # Seeds moving together (rho 0.95, 30% spread, 6 a side), B clean: each estimate comes
+    # from one sample's own values, rough at 6 seeds, but on average near the judge's true
+    # rate (0.56 for 0.66). Jittered apart, every seed's difference widened by the sides'
+    # whole spread, and the estimate read 0.34.
+    truth = _rates(6, 0.0, True, 1000, rho=0.95, sd=0.3)[Outcome.OK]
+    rng = np.random.default_rng(3)
+    estimates = [distribution.power(*map(list, _seeds(6, 0.0, rng, rho=0.95, sd=0.3)),
+                                    "lower", 0.05, 0.01 / 20, simulations=150, seed=i,
+                                    paired=True).ok_when_clean for i in range(20)]
+    assert abs(np.mean(estimates) - truth) < 0.15, (np.mean(estimates), truth)
