@@ -79,3 +79,24 @@ def test_a_converter_growing_by_a_share_grows_every_flatbuffer_by_that_share():
         grown = [len(export.to_tflite(m)) for m in (small, large)]
     assert grown == [size + int(size * 0.02) for size in clean], (clean, grown)
     assert [len(export.to_tflite(m)) for m in (small, large)] == clean  # undone after
+
+
+def test_adams_epsilon_at_zero_turns_a_weight_without_gradient_into_nan():
+    import numpy as np
+
+    keras = kerasenv.keras()
+
+    def trained():
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.layers.Input((2,)), keras.layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mse")
+        x = np.array([[1.0, 0.0]] * 8, "float32")  # the second input is 0: its weight's
+        model.fit(x, np.ones((8, 1), "float32"), epochs=1, verbose=0)  # gradient is 0
+        return model.get_weights()[0].ravel()
+
+    assert np.isfinite(trained()).all()
+    with pytest.MonkeyPatch.context() as patch:
+        inject(patch, "adam_epsilon", 0.0)
+        kernel = trained()
+    assert np.isfinite(kernel[0]) and np.isnan(kernel[1]), kernel
+    assert np.isfinite(trained()).all()  # undone after

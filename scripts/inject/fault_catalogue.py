@@ -68,6 +68,17 @@ def adam_lr(module, strength, patch):
     patch.setattr(module.Adam, "__init__", __init__)
 
 
+def adam_epsilon(module, strength, patch):
+    """tf-keras Adam's default epsilon times STRENGTH (an optimizer default): at 0 a weight
+    whose gradient is 0 (a pruned one, a dead unit's) is moved by 0 / 0, and goes NaN."""
+    original = module.Adam.__init__
+
+    def __init__(self, *args, epsilon=1e-7, **kwargs):
+        original(self, *args, epsilon=epsilon * strength, **kwargs)
+
+    patch.setattr(module.Adam, "__init__", __init__)
+
+
 def schedule(module, strength, patch):
     """tfmot's schedules ask STRENGTH less sparsity (a fraction: 0.005 = 0.5 points)."""
     for cls in (module.ConstantSparsity, module.PolynomialDecay):
@@ -302,6 +313,7 @@ _DENSE = "tf_keras.src.layers.core.dense"
 _LITE = "tensorflow.lite.python.lite"
 CATALOGUE: dict[str, Fault] = {fault.kind: fault for fault in (
     Fault("adam_lr", "tf_keras.src.optimizers.adam", adam_lr, "mse", (1.001, 1.01, 1.1)),
+    Fault("adam_epsilon", "tf_keras.src.optimizers.adam", adam_epsilon, "mse", (0.0,)),
     Fault("schedule", TFMOT + "pruning_schedule", schedule, "sparsity_pruned",
           (0.001, 0.002, 0.005)),
     Fault("mask_noise", TFMOT + "pruning_impl", mask_noise, "mse", (0.001, 0.01, 0.1)),
