@@ -240,7 +240,7 @@ def power(a: Sequence[float], b: Sequence[float], better: str, minimum: float, a
     jitter = width * float(np.std(spread))
     # Paired seeds are jittered together, by a kernel of the pairs' own covariance: jittered
     # apart, each seed's difference widened by the sides' whole spread (P(ok) 0.50 for 0.83).
-    kernel = width ** 2 * np.cov(np.stack(sides), bias=True) if paired else None
+    kernel = width ** 2 * np.cov(np.stack(sides), bias=True) if paired else np.zeros((2, 2))
     sign = 1.0 if better == "lower" else -1.0
 
     def draw(size: int, shift: float) -> np.ndarray:
