@@ -132,8 +132,8 @@ def ab(args: argparse.Namespace, kind: str | None, strength: float | None) -> di
 def upgrade(args: argparse.Namespace, kind: str | None, strength: float | None, tmp: Path) -> dict:
     """Return the verdict of ``prunebench upgrade``: B injected through its own variables."""
     # Each verdict is kept beside --out (both sides' records, every line), else dropped with tmp.
-    where = tmp if args.out is None else args.out.resolve().parent
-    out = where / f"{'' if args.out is None else args.out.stem + '-'}upgrade-{kind}-{strength}.json"
+    name = f"upgrade-{kind}-{strength}.json"
+    out = tmp / name if args.out is None else args.out.resolve().with_name(f"{args.out.stem}-{name}")
     cmd = [*PRUNEBENCH, "upgrade", "--from", args.upgrade[0], "--to", args.upgrade[1],
            "--profile", args.profile, "--seeds", *map(str, args.seeds), "--experiments",
            *args.experiments, "--rounds", str(args.rounds if kind in TIMED or kind is None else 0),
