@@ -13,7 +13,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from prunebench import __version__, compare, envbuild, gate, upgrade
+from prunebench import __version__, compare, envbuild, failures, gate, upgrade, upgradeplan
 from prunebench.errors import UsageError
 from test_cli import assert_one_line_usage_error, prunebench
 
@@ -114,14 +114,14 @@ def test_specs_name_interpreters_versions_files_and_pins(tmp_path, monkeypatch):
 
 
 def test_plan_alternates_the_sides_abba_seed_by_seed():
-    plan = upgrade.Plan("quick", (("t", ("t/unpruned",)),), {"A": (0, 1, 2), "B": (0, 1, 2)}, 2)
+    plan = upgradeplan.Plan("quick", (("t", ("t/unpruned",)),), {"A": (0, 1, 2), "B": (0, 1, 2)}, 2)
     assert [u.key for u in plan.units()] == ["A-seed0-t", "B-seed0-t", "B-seed1-t", "A-seed1-t",
                                              "A-seed2-t", "B-seed2-t"]
 
 
 def test_a_plan_grows_only_the_undecided_tasks_each_side_after_its_own_seeds():
     tasks = (("t", ("t/unpruned",)), ("u", ("u/unpruned",)))
-    plan = upgrade.Plan("quick", tasks, {"A": (0, 1, 2), "B": (100, 101, 102)}, 2, max_seeds=12)
+    plan = upgradeplan.Plan("quick", tasks, {"A": (0, 1, 2), "B": (100, 101, 102)}, 2, max_seeds=12)
     grown = plan.grown(["t"], 6).grown(["t", "u"], 12)
     assert grown.seeds_of("A", "t") == tuple(range(12))
     assert grown.seeds_of("B", "t") == tuple(range(100, 112))
@@ -134,21 +134,21 @@ def test_a_plan_grows_only_the_undecided_tasks_each_side_after_its_own_seeds():
     assert len(keys) == 2 * (3 + 6)
     assert grown.all_seeds("A") == tuple(range(12))
     # B's own seeds beside A's: no seed is ever run by both sides
-    apart = upgrade.Plan("quick", tasks, {"A": (0, 1, 2), "B": (3, 4, 5)}, 2).grown(["t"], 6)
+    apart = upgradeplan.Plan("quick", tasks, {"A": (0, 1, 2), "B": (3, 4, 5)}, 2).grown(["t"], 6)
     assert apart.seeds_of("A", "t") == (0, 1, 2, 6, 7, 8)
     assert apart.seeds_of("B", "t") == (3, 4, 5, 9, 10, 11)
-    same = upgrade.Plan("quick", tasks, {"A": (0, 1, 2), "B": (2, 1, 0)}, 2).grown(["t"], 6)
+    same = upgradeplan.Plan("quick", tasks, {"A": (0, 1, 2), "B": (2, 1, 0)}, 2).grown(["t"], 6)
     assert same.seeds_of("A", "t") == (0, 1, 2, 3, 4, 5) and same.seeds_of("B", "t") == (
         2, 1, 0, 3, 4, 5)
     # B given more seeds than A: each side grows to the size, never beyond it
-    uneven = upgrade.Plan("quick", tasks, {"A": (0, 1, 2), "B": tuple(range(10, 17))}, 2)
+    uneven = upgradeplan.Plan("quick", tasks, {"A": (0, 1, 2), "B": tuple(range(10, 17))}, 2)
     assert uneven.grown(["t"], 8).seeds_of("B", "t") == (*range(10, 17), 17)
     assert uneven.grown(["t"], 6).seeds_of("B", "t") == tuple(range(10, 17))
     assert uneven.grown(["t"], 6).seeds_of("A", "t") == (0, 1, 2, 3, 4, 5)
 
 
 def test_a_journal_is_resumed_only_with_its_plan_and_environments(tmp_path):
-    plan = upgrade.Plan("quick", (("t", ("t/unpruned",)),), {"A": (0,), "B": (0,)}, 2)
+    plan = upgradeplan.Plan("quick", (("t", ("t/unpruned",)),), {"A": (0,), "B": (0,)}, 2)
     envs = {"A": {"python": "3.11.9", "git_sha": "abc"}, "B": {"python": "3.11.9", "git_sha": "abc"}}
     journal = upgrade.Journal(tmp_path / "j")
     with pytest.raises(UsageError, match="nothing to resume"):
@@ -157,7 +157,7 @@ def test_a_journal_is_resumed_only_with_its_plan_and_environments(tmp_path):
     with pytest.raises(UsageError, match="--resume, or remove"):
         journal.open(plan, envs, resume=False)
     journal.open(plan, envs, resume=True)
-    other = upgrade.Plan("quick", plan.tasks, {"A": (0, 1), "B": (0, 1)}, 2)
+    other = upgradeplan.Plan("quick", plan.tasks, {"A": (0, 1), "B": (0, 1)}, 2)
     with pytest.raises(UsageError, match="plan differs in seeds"):
         journal.open(other, envs, resume=True)
     moved = {**envs, "B": {"python": "3.11.9", "git_sha": "def"}}
@@ -170,7 +170,7 @@ def test_a_journal_is_resumed_only_with_its_plan_and_environments(tmp_path):
     (tmp_path / "j" / "plan.json").write_text(json.dumps(held))
     journal.open(plan, envs, resume=True)
     with pytest.raises(UsageError, match="plan differs in judge"):
-        journal.open(upgrade.Plan("quick", plan.tasks, plan.seeds, 2, judge="distribution"), envs,
+        journal.open(upgradeplan.Plan("quick", plan.tasks, plan.seeds, 2, judge="distribution"), envs,
                      resume=True)
 
 
@@ -382,3 +382,80 @@ def test_a_dask_worker_lost_for_good_keeps_the_journal_and_resume_gives_the_unin
     for name, stamp in finished.items():  # not trained again
         assert (units / name / "record.json").stat().st_mtime_ns == stamp
     assert _paired_figures(out) == _paired_figures(reference)
+
+
+#: tfmot as an upgrade might break it, for the units of the seeds in $BROKEN_SEEDS (the unit's
+#: spec is the side worker's first argument): importing it fails; for other seeds it is
+#: the installed tfmot.
+BROKEN_TFMOT = '''
+import importlib, json, os, sys
+if json.load(open(sys.argv[1]))["seed"] in json.loads(os.environ["BROKEN_SEEDS"]):
+    raise ImportError("this tensorflow_model_optimization is broken")
+_here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _here]
+del sys.modules[__name__]
+sys.modules[__name__] = importlib.import_module(__name__)
+'''
+
+
+def _broken_tfmot(tmp_path: Path, seeds: list[int]) -> list[str]:
+    """Return the KEY=VALUE variables that break a side's tfmot on ``seeds``."""
+    (tmp_path / "broken" / "tensorflow_model_optimization").mkdir(parents=True)
+    (tmp_path / "broken" / "tensorflow_model_optimization" / "__init__.py").write_text(BROKEN_TFMOT)
+    return [f"PYTHONPATH={tmp_path / 'broken'}", f"BROKEN_SEEDS={json.dumps(seeds)}"]
+
+
+@pytest.mark.long
+def test_a_unit_b_fails_where_a_ran_is_a_regression_and_the_other_seeds_are_still_judged(tmp_path):
+    """B's tfmot fails to import on seed 0: each experiment of the task is a regression of B
+    naming the seed and the error; seed 1, which both finished, is judged, and its models
+    timed, as ever, seed 0 of A left out so the seeds still pair."""
+    out = tmp_path / "up.json"
+    broken = [arg for kv in _broken_tfmot(tmp_path, [0]) for arg in ("--b-env", kv)]
+    done = prunebench("upgrade", "--from", PYTHON, "--to", PYTHON, *SMALL, "--seeds", "0", "1",
+                      "--rounds", "2", "--out", str(out), *broken, cwd=tmp_path, timeout=900)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAILED: B-seed0-friedman1: ImportError: this tensorflow_model_optimization" in done.stderr
+    verdict = json.loads(out.read_text())
+    ran = {ln["experiment"]: ln for ln in verdict["lines"] if ln["metric"] == "ran"}
+    assert set(ran) == {"unpruned", "whole_model"}
+    assert all(ln["verdict"] == "REGRESSION" and ln["limit"].startswith("B failed on seed 0 (")
+               and "broken" in ln["limit"] for ln in ran.values())
+    assert [(f["side"], f["seed"]) for f in verdict["failed"]] == [("B", 0)]
+    figures = [ln for ln in verdict["lines"] if ln["metric"] != "ran" and ln["baseline"] is not None
+               and not ln["metric"].endswith("_time_ratio")]
+    assert figures and all("identical on every seed (1;" in ln["limit"] for ln in figures)
+    assert any(ln["metric"].endswith("_time_ratio") for ln in verdict["lines"])
+    assert {r["seed"] for r in verdict["sides"]["A"]["record"]["results"]} == {1}
+
+
+def test_units_both_sides_failed_cannot_be_judged_in_one_line(tmp_path):
+    out = tmp_path / "up.json"
+    broken = _broken_tfmot(tmp_path, [0])
+    done = prunebench("upgrade", "--from", PYTHON, "--to", PYTHON, *SMALL, "--seeds", "0",
+                      "--rounds", "0", "--out", str(out),
+                      *(arg for kv in broken for side in ("--a-env", "--b-env") for arg in (side, kv)),
+                      cwd=tmp_path, timeout=300)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("prunebench: error: both sides failed units of friedman1") and (
+        "A: ImportError" in last and "B: ImportError" in last), last
+    assert not out.exists()
+    assert len(list((tmp_path / "up.json.journal" / "units").glob("*.failed.json"))) == 2
+
+
+def test_a_side_failing_alone_is_a_regression_of_b_or_an_improvement_of_a():
+    failed_b = [failures.Failed("B", "digits_cnn", 2, "RuntimeError: nan")]
+    names = {"digits_cnn": ("digits_cnn/unpruned", "digits_cnn/partial")}
+    lines = failures.lines(failed_b, names)
+    assert [(ln.verdict, ln.experiment) for ln in lines] == [
+        (compare.Verdict.REGRESSION, "digits_cnn/unpruned"),
+        (compare.Verdict.REGRESSION, "digits_cnn/partial")]
+    assert lines[0].limit == "B failed on seed 2 (RuntimeError: nan); A ran it"
+    failed_a = [failures.Failed("A", "digits_cnn", s, "ImportError: x") for s in (0, 1)]
+    assert {ln.verdict for ln in failures.lines(failed_a, names)} == {compare.Verdict.IMPROVEMENT}
+    assert failures.lines(failed_a, names)[0].limit.startswith("A failed on seeds 0, 1 (")
+    # Paired seeds leave the other side's same seed out too; unpaired, only the failed one.
+    assert failures.left_out(failed_b, paired=True) == {"A": {("digits_cnn", 2)},
+                                                        "B": {("digits_cnn", 2)}}
+    assert failures.left_out(failed_b, paired=False) == {"A": set(), "B": {("digits_cnn", 2)}}

@@ -9,9 +9,10 @@ processes (``abtest``): ``rounds`` a side.
 
 Everything finished is kept as it completes, in the journal: ``plan.json`` (what runs and
 both sides' environments), ``units/<side>-seed<N>-<task>/`` (a unit's record and models,
-renamed into place only when its process exited 0) and ``timing/<side>-<round>.json``.
+renamed into place only when its process exited 0; one that failed leaves
+``units/<key>.failed.json``, ``failures``) and ``timing/<side>-<round>.json``.
 ``--resume`` skips what the journal holds, after checking that the plan and both sides'
-packages, interpreters, variables and commit are the journal's.
+packages, interpreters, variables and commit are the journal's; it tries failed units again.
 """
 
 from __future__ import annotations
@@ -20,15 +21,16 @@ import json
 import shutil
 import subprocess
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import MISSING, asdict, dataclass, fields, replace
+from collections.abc import Callable, Collection
+from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any
 
-from prunebench import abtest, cluster, record
+from prunebench import abtest, cluster, failures, record
 from prunebench.abtest import Side
 from prunebench.errors import UsageError
 from prunebench.record import RunRecord
+from prunebench.upgradeplan import Plan, Unit
 
 #: The schema of an upgrade's verdict record (``--out``).
 SCHEMA = "prunebench.upgrade/1"
@@ -47,81 +49,6 @@ RESUME_KEYS = ("python", "packages", "distributions", "variables", "git_sha", "c
 Say = Callable[[str], None]
 
 
-@dataclass(frozen=True)
-class Unit:
-    side: str
-    seed: int
-    task: str
-    experiments: tuple[str, ...]
-
-    @property
-    def key(self) -> str:
-        return f"{self.side}-seed{self.seed}-{self.task}"
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What an upgrade runs: the same experiments on both sides, each side's seeds."""
-
-    profile: str
-    #: (task, its experiments in run order), the unpruned first.
-    tasks: tuple[tuple[str, tuple[str, ...]], ...]
-    seeds: dict[str, tuple[int, ...]]
-    rounds: int
-    sparsity: float | None = None
-    task_specs: tuple[str, ...] = ()
-    #: 'scratch': each side trains its own unpruned models; 'shared': B fine-tunes the
-    #: unpruned model A trained and saved (A's unit of a seed then runs first).
-    start: str = "scratch"
-    #: Seeds a side may grow to while a task's figures are undecided (0: ``seeds`` only).
-    max_seeds: int = 0
-    #: Seeds later looks added: (task, side, seeds after ``seeds[side]``).
-    added: tuple[tuple[str, str, tuple[int, ...]], ...] = ()
-    #: What decides which tasks grow: the judge's mode and a digest of its thresholds.
-    judge: str = "auto"
-    thresholds: str = ""
-
-    def seeds_of(self, side: str, task: str) -> tuple[int, ...]:
-        """Return the seeds ``side`` runs ``task`` with, the added ones last."""
-        more = (seeds for t, s, seeds in self.added if (t, s) == (task, side))
-        return self.seeds[side] + next(more, ())
-
-    def all_seeds(self, side: str) -> tuple[int, ...]:
-        """Return every seed ``side`` runs some task with."""
-        return tuple(dict.fromkeys(s for task, _ in self.tasks for s in self.seeds_of(side, task)))
-
-    def grown(self, tasks: Sequence[str], size: int) -> Plan:
-        """Return this plan with ``tasks`` run on ``size`` seeds a side: new seeds follow
-        each side's largest (0 1 2 -> 3 4 5), the same on both sides where they ran the
-        same seeds, else none that either side ran (B's own 100 101 102 -> 103 104 105)."""
-        added = {(t, s): seeds for t, s, seeds in self.added}
-        for task in tasks:
-            same = sorted(self.seeds_of("A", task)) == sorted(self.seeds_of("B", task))
-            used = {s for side in self.seeds for s in self.seeds_of(side, task)}
-            for side, given in self.seeds.items():
-                have = self.seeds_of(side, task)
-                new = [s for s in range(max(have) + 1, max(have) + 1 + size + len(used))
-                       if same or s not in used][:max(0, size - len(have))]
-                used.update(new)
-                added[(task, side)] = have[len(given):] + tuple(new)
-        return replace(self, added=tuple((t, s, seeds) for (t, s), seeds in added.items()))
-
-    def units(self) -> list[Unit]:
-        """Return every unit, seed by seed, the sides alternating ABBA (A first if shared)."""
-        order: list[Unit] = []
-        longest = max(len(self.seeds_of(s, t)) for s in self.seeds for t, _ in self.tasks)
-        for index in range(longest):
-            abba = index % 2 == 0 or self.start == "shared"
-            for side in ("A", "B") if abba else ("B", "A"):
-                order.extend(Unit(side, self.seeds_of(side, task)[index], task, names)
-                             for task, names in self.tasks
-                             if index < len(self.seeds_of(side, task)))
-        return order
-
-    def to_json(self) -> dict[str, Any]:
-        return json.loads(json.dumps(asdict(self)))
-
-
 class Journal:
     """The folder that keeps every finished unit and timing round of one upgrade."""
 
@@ -133,6 +60,14 @@ class Journal:
 
     def done(self, unit: Unit) -> bool:
         return (self.unit_dir(unit) / RECORD).is_file()
+
+    def failed_file(self, unit: Unit) -> Path:
+        return self.folder / "units" / f"{unit.key}.failed.json"
+
+    def failures(self, plan: Plan) -> list[failures.Failed]:
+        """Return the plan's units that failed and have not finished since, in plan order."""
+        return [failures.load(self.failed_file(u)) for u in plan.units()
+                if not self.done(u) and self.failed_file(u).is_file()]
 
     def timing_file(self, side: str, round_: int) -> Path:
         return self.folder / "timing" / f"{side}-{round_}.json"
@@ -170,8 +105,11 @@ class Journal:
         record.write_json_atomic(path, wanted)
 
 
-def run_unit(side: Side, unit: Unit, plan: Plan, journal: Journal) -> None:
-    """Run one unit in ``side``'s interpreter; move its folder into the journal when done."""
+def run_unit(side: Side, unit: Unit, plan: Plan, journal: Journal) -> bool:
+    """Run one unit in ``side``'s interpreter; move its folder into the journal when done.
+
+    Return whether it finished; a unit that failed or overran leaves its failure file.
+    """
     final = journal.unit_dir(unit)
     # A folder of this attempt's own: a Dask worker lost mid-unit may leave its process
     # running, writing into its folder, while the unit is tried again elsewhere.
@@ -190,10 +128,16 @@ def run_unit(side: Side, unit: Unit, plan: Plan, journal: Journal) -> None:
         done = subprocess.run(command, env=abtest.side_variables(side), capture_output=True,
                               text=True, timeout=UNIT_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
-        raise UsageError(f"side {side.name}: {unit.key} took over {UNIT_TIMEOUT_S} s") from None
-    if done.returncode != 0 or not (work / RECORD).is_file():
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise UsageError(f"side {side.name}: {unit.key} failed: {last}")
+        done = None
+    if done is None or done.returncode != 0 or not (work / RECORD).is_file():
+        output = done.stderr if done else ""
+        error = ((output.strip().splitlines() or ["no output"])[-1] if done else
+                 f"took over {UNIT_TIMEOUT_S} s")
+        failures.save(journal.failed_file(unit),
+                      failures.Failed(unit.side, unit.task, unit.seed, error), output)
+        shutil.rmtree(work, ignore_errors=True)
+        return False
+    journal.failed_file(unit).unlink(missing_ok=True)
     shutil.rmtree(work / "kept", ignore_errors=True)
     try:
         work.rename(final)
@@ -201,6 +145,7 @@ def run_unit(side: Side, unit: Unit, plan: Plan, journal: Journal) -> None:
         if not journal.done(unit):
             raise
         shutil.rmtree(work, ignore_errors=True)
+    return True
 
 
 def run_units(sides: dict[str, Side], plan: Plan, journal: Journal, jobs: int, say: Say,
@@ -210,16 +155,26 @@ def run_units(sides: dict[str, Side], plan: Plan, journal: Journal, jobs: int, s
     ``jobs`` at a time in local processes, or on the workers of the Dask ``scheduler``:
     a worker only starts the side's interpreter, so workers of any environment serve
     both sides (they must see this machine's files: the journal and the interpreters).
+    A unit that failed is tried again only when ``resuming``: a look adding seeds does
+    not repeat it.
     """
-    todo = [u for u in plan.units() if not journal.done(u)]
+    todo = [u for u in plan.units()
+            if not journal.done(u) and (resuming or not journal.failed_file(u).is_file())]
     skipped = len(plan.units()) - len(todo)
     if skipped and resuming:
         say(f"resuming: {skipped} unit(s) of {len(plan.units())} already in {journal.folder}")
 
-    def one(units: list[Unit]) -> list[Unit]:
+    def one(units: list[Unit]) -> list[tuple[Unit, bool]]:
+        ran: list[tuple[Unit, bool]] = []
         for unit in units:
-            run_unit(sides[unit.side], unit, plan, journal)
-        return units
+            if ran and not ran[0][1]:  # a shared start whose A failed: B has no model
+                why = f"not run: B starts from the model of {ran[0][0].key}, which failed"
+                failures.save(journal.failed_file(unit),
+                              failures.Failed(unit.side, unit.task, unit.seed, why), "")
+                ran.append((unit, False))
+            else:
+                ran.append((unit, run_unit(sides[unit.side], unit, plan, journal)))
+        return ran
 
     # Shared start: B's unit of a seed needs the model A's unit saved, so the two go as one.
     work: list[list[Unit]] = [[unit] for unit in todo]
@@ -232,9 +187,11 @@ def run_units(sides: dict[str, Side], plan: Plan, journal: Journal, jobs: int, s
     with cluster.threads_or_cluster(jobs, scheduler) as pool:
         try:
             for done in pool.map(one, work):
-                for unit in done:
+                for unit, finished in done:
                     count += 1
-                    say(f"unit {count}/{len(todo)} done: {unit.key}")
+                    say(f"unit {count}/{len(todo)} done: {unit.key}" if finished else
+                        f"unit {count}/{len(todo)} FAILED: {unit.key}: "
+                        f"{failures.load(journal.failed_file(unit)).error}")
         except Exception as exc:
             if not cluster.lost_worker(exc):
                 raise
@@ -244,13 +201,18 @@ def run_units(sides: dict[str, Side], plan: Plan, journal: Journal, jobs: int, s
     return len(todo)
 
 
-def side_record(plan: Plan, journal: Journal, side: str) -> RunRecord:
-    """Return one side's record, its units merged in task then seed order."""
-    units = sorted((u for u in plan.units() if u.side == side),
+def side_record(plan: Plan, journal: Journal, side: str,
+                left_out: Collection[tuple[str, int]] = ()) -> RunRecord:
+    """Return one side's record, its units merged in task then seed order, but those of
+    the (task, seed) pairs ``left_out`` (``failures.left_out``)."""
+    units = sorted((u for u in plan.units() if u.side == side
+                    and (u.task, u.seed) not in left_out),
                    key=lambda u: ([t for t, _ in plan.tasks].index(u.task), u.seed))
     parts = [record.load(journal.unit_dir(u) / RECORD) for u in units]
+    environment = (parts[0].environment if parts else
+                   json.loads((journal.folder / PLAN).read_text())["environments"][side])
     merged = RunRecord(profile=plan.profile, seeds=list(plan.all_seeds(side)), experiments={},
-                       results=[], environment=parts[0].environment)
+                       results=[], environment=environment)
     for part in parts:
         merged.experiments.update(part.experiments)
         merged.results.extend(part.results)
@@ -259,11 +221,16 @@ def side_record(plan: Plan, journal: Journal, side: str) -> RunRecord:
 
 
 def timing_manifest(plan: Plan, journal: Journal, side: str) -> Path:
-    """Write the manifest of the models ``side`` timed, its first seed's of every task."""
+    """Write the manifest of the models ``side`` times: of each task both sides finished a
+    unit of, those of its first seed that finished."""
     manifest: dict[str, dict[str, str]] = {}
-    seed = plan.seeds[side][0]
-    for task, names in plan.tasks:
-        models = journal.unit_dir(Unit(side, seed, task, names)) / MODELS
+    for task, _ in plan.tasks:
+        first = {s: next((u for u in plan.units() if (u.side, u.task) == (s, task)
+                          and journal.done(u)), None) for s in plan.seeds}
+        mine = first[side]
+        if mine is None or None in first.values():
+            continue
+        models = journal.unit_dir(mine) / MODELS
         if (models / abtest.MANIFEST).is_file():
             for name, files in json.loads((models / abtest.MANIFEST).read_text()).items():
                 manifest[name] = {k: str((models / v).absolute()) for k, v in files.items()}
@@ -280,6 +247,9 @@ def run_timing(sides: dict[str, Side], plan: Plan, journal: Journal, say: Say
     Each side times its own models; the sides alternate ABBA, one process at a time.
     """
     folders = {name: timing_manifest(plan, journal, name) for name in sides}
+    if not json.loads((folders["A"] / abtest.MANIFEST).read_text()):
+        say("timing: no task has a finished unit on both sides, nothing to time")
+        return {}
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in sides}
     for round_ in range(plan.rounds):
         for name in ("A", "B") if round_ % 2 == 0 else ("B", "A"):

@@ -18,11 +18,13 @@ from prunebench import (
     distribution,
     envbuild,
     experiments,
+    failures,
     gate,
     judge,
     record,
     tasks,
     upgrade,
+    upgradeplan,
     verdicts,
 )
 from prunebench.compare import Line
@@ -130,7 +132,7 @@ def _refuse_bad_growth(args: argparse.Namespace) -> None:
 
 
 def _plan(args: argparse.Namespace, chosen: list[Any], thresholds: compare.Thresholds
-          ) -> upgrade.Plan:
+          ) -> upgradeplan.Plan:
     """Return what both sides run: the experiments' tasks, each side's seeds, the rounds."""
     seeds_a = tuple(dict.fromkeys(args.seeds or DEFAULT_SEEDS))
     seeds_b = tuple(dict.fromkeys(args.b_seeds or seeds_a))
@@ -142,7 +144,7 @@ def _plan(args: argparse.Namespace, chosen: list[Any], thresholds: compare.Thres
     grouped: dict[str, list[str]] = {}  # each task's experiments, in first-appearance order
     for each in chosen:
         grouped.setdefault(each.task, []).append(each.name)
-    return upgrade.Plan(profile=args.profile,
+    return upgradeplan.Plan(profile=args.profile,
                         tasks=tuple((task, tuple(names)) for task, names in grouped.items()),
                         seeds={"A": seeds_a, "B": seeds_b}, rounds=args.rounds,
                         task_specs=tuple(args.task), start=args.start,
@@ -193,6 +195,7 @@ def cmd_upgrade(args: argparse.Namespace, out: Console, err: Console) -> int:
                                                 for t, (r, w) in found.reproduction.items()},
                "lines": [{**vars(ln), "verdict": ln.verdict.value} for ln in found.lines],
                "notes": found.notes, "summary": judge.summary(found),
+               "failed": [asdict(f) for f in journal.failures(plan)],
                "seeds": {side: {task: list(plan.seeds_of(side, task)) for task, _ in plan.tasks}
                          for side in sides}}
     _publish(args, payload, found.lines)
@@ -202,10 +205,10 @@ def cmd_upgrade(args: argparse.Namespace, out: Console, err: Console) -> int:
     return code
 
 
-def _until_decided(args: argparse.Namespace, plan: upgrade.Plan, sides: dict[str, Any],
+def _until_decided(args: argparse.Namespace, plan: upgradeplan.Plan, sides: dict[str, Any],
                    journal: upgrade.Journal, thresholds: compare.Thresholds,
                    timing: list[Line], say: Any, note: Any
-                   ) -> tuple[upgrade.Plan, dict[str, record.RunRecord], judge.Judgement]:
+                   ) -> tuple[upgradeplan.Plan, dict[str, record.RunRecord], judge.Judgement]:
     """Judge B against A; while figures are undecided and ``--max-seeds`` allows, run their
     tasks on more seeds (the looks of ``distribution.schedule``) and judge again.
 
@@ -221,11 +224,19 @@ def _until_decided(args: argparse.Namespace, plan: upgrade.Plan, sides: dict[str
     counted = distribution.looks_counted(sizes, distribution.DEFAULT_ALPHA_OK)
 
     def judged(look: int, power: bool = False) -> judge.Judgement:
-        return judge.judge(records["A"], records["B"], thresholds, args.judge, timing,
-                           look=(look, len(looks)), counted=counted, power=power)
+        found = judge.judge(records["A"], records["B"], thresholds, args.judge, timing,
+                            look=(look, len(looks)), counted=counted, power=power)
+        found.lines[:0] = failures.lines(journal.failures(plan), dict(plan.tasks))
+        return found
+
+    def read(plan: upgradeplan.Plan) -> dict[str, record.RunRecord]:
+        """Return both sides' records, the units that failed and their pairs left out."""
+        paired = sorted(plan.seeds["A"]) == sorted(plan.seeds["B"])
+        away = failures.left_out(journal.failures(plan), paired)
+        return {name: upgrade.side_record(plan, journal, name, away[name]) for name in sides}
 
     look = 1
-    records = {name: upgrade.side_record(plan, journal, name) for name in sides}
+    records = read(plan)
     found = judged(look)
     while look < len(looks) and found.exit_code() == EXIT_INCONCLUSIVE:
         undecided = [ln for ln in found.lines if ln.verdict is compare.Verdict.INCONCLUSIVE]
@@ -235,7 +246,7 @@ def _until_decided(args: argparse.Namespace, plan: upgrade.Plan, sides: dict[str
             f"{', '.join(grow)}: {looks[look - 1]} seeds a side")
         plan = plan.grown(grow, looks[look - 1])
         upgrade.run_units(sides, plan, journal, args.jobs, note, args.scheduler, resuming=False)
-        records = {name: upgrade.side_record(plan, journal, name) for name in sides}
+        records = read(plan)
         found = judged(look)
     # The same records judged again, each figure over seeds now with its simulated power.
     return plan, records, judged(look, power=True)
