@@ -385,11 +385,12 @@ def test_a_dask_worker_lost_for_good_keeps_the_journal_and_resume_gives_the_unin
 
 
 #: tfmot as an upgrade might break it, for the units of the seeds in $BROKEN_SEEDS (the unit's
-#: spec is the side worker's first argument): importing it fails; for other seeds it is
-#: the installed tfmot.
+#: spec is the side worker's first argument) while the file $BROKEN_WHILE exists: importing
+#: it fails; otherwise it is the installed tfmot.
 BROKEN_TFMOT = '''
 import importlib, json, os, sys
-if json.load(open(sys.argv[1]))["seed"] in json.loads(os.environ["BROKEN_SEEDS"]):
+if (os.path.exists(os.environ["BROKEN_WHILE"])
+        and json.load(open(sys.argv[1]))["seed"] in json.loads(os.environ["BROKEN_SEEDS"])):
     raise ImportError("this tensorflow_model_optimization is broken")
 _here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _here]
@@ -399,21 +400,33 @@ sys.modules[__name__] = importlib.import_module(__name__)
 
 
 def _broken_tfmot(tmp_path: Path, seeds: list[int]) -> list[str]:
-    """Return the KEY=VALUE variables that break a side's tfmot on ``seeds``."""
-    (tmp_path / "broken" / "tensorflow_model_optimization").mkdir(parents=True)
+    """Return the KEY=VALUE variables that break a side's tfmot on ``seeds`` while the file
+    ``tmp_path / 'broken' / 'while'`` exists."""
+    (tmp_path / "broken" / "tensorflow_model_optimization").mkdir(parents=True, exist_ok=True)
     (tmp_path / "broken" / "tensorflow_model_optimization" / "__init__.py").write_text(BROKEN_TFMOT)
-    return [f"PYTHONPATH={tmp_path / 'broken'}", f"BROKEN_SEEDS={json.dumps(seeds)}"]
+    (tmp_path / "broken" / "while").touch()
+    return [f"PYTHONPATH={tmp_path / 'broken'}", f"BROKEN_SEEDS={json.dumps(seeds)}",
+            f"BROKEN_WHILE={tmp_path / 'broken' / 'while'}"]
+
+
+def _timed_units(journal: Path) -> dict[str, set[str]]:
+    """Return the unit folders each side's timing manifest points into."""
+    return {side: {Path(files["model"]).parent.parent.name for files in
+                   json.loads((journal / "timing" / side / "manifest.json").read_text()).values()}
+            for side in "AB"}
 
 
 @pytest.mark.long
 def test_a_unit_b_fails_where_a_ran_is_a_regression_and_the_other_seeds_are_still_judged(tmp_path):
     """B's tfmot fails to import on seed 0: each experiment of the task is a regression of B
     naming the seed and the error; seed 1, which both finished, is judged, and its models
-    timed, as ever, seed 0 of A left out so the seeds still pair."""
+    timed on both sides, seed 0 of A left out so the seeds still pair. Mended, --resume runs
+    B's seed 0 again, times seed 0's models on both sides again, and passes."""
     out = tmp_path / "up.json"
     broken = [arg for kv in _broken_tfmot(tmp_path, [0]) for arg in ("--b-env", kv)]
-    done = prunebench("upgrade", "--from", PYTHON, "--to", PYTHON, *SMALL, "--seeds", "0", "1",
-                      "--rounds", "2", "--out", str(out), *broken, cwd=tmp_path, timeout=900)
+    args = ("upgrade", "--from", PYTHON, "--to", PYTHON, *SMALL, "--seeds", "0", "1",
+            "--rounds", "2", "--out", str(out), *broken)
+    done = prunebench(*args, cwd=tmp_path, timeout=900)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "FAILED: B-seed0-friedman1: ImportError: this tensorflow_model_optimization" in done.stderr
     verdict = json.loads(out.read_text())
@@ -427,6 +440,32 @@ def test_a_unit_b_fails_where_a_ran_is_a_regression_and_the_other_seeds_are_stil
     assert figures and all("identical on every seed (1;" in ln["limit"] for ln in figures)
     assert any(ln["metric"].endswith("_time_ratio") for ln in verdict["lines"])
     assert {r["seed"] for r in verdict["sides"]["A"]["record"]["results"]} == {1}
+    journal = tmp_path / "up.json.journal"
+    assert _timed_units(journal) == {"A": {"A-seed1-friedman1"}, "B": {"B-seed1-friedman1"}}
+
+    (tmp_path / "broken" / "while").unlink()  # mended: resumed, the failed unit runs again
+    done = prunebench(*args, "--resume", cwd=tmp_path, timeout=900)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "resuming: 3 unit(s) of 4 already" in done.stderr
+    verdict = json.loads(out.read_text())
+    assert verdict["failed"] == [] and not any(ln["metric"] == "ran" for ln in verdict["lines"])
+    assert _timed_units(journal) == {"A": {"A-seed0-friedman1"}, "B": {"B-seed0-friedman1"}}
+    assert done.stderr.count("timing round") == 4  # each round timed the new models again
+
+
+@pytest.mark.long
+def test_a_unit_a_fails_where_b_ran_is_an_improvement_and_b_still_meets_its_floors(tmp_path):
+    out = tmp_path / "up.json"
+    broken = [arg for kv in _broken_tfmot(tmp_path, [0]) for arg in ("--a-env", kv)]
+    done = prunebench("upgrade", "--from", PYTHON, "--to", PYTHON, *SMALL, "--seeds", "0",
+                      "--rounds", "0", "--out", str(out), *broken, cwd=tmp_path, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = json.loads(out.read_text())["lines"]
+    assert {(ln["experiment"], ln["verdict"]) for ln in lines if ln["metric"] == "ran"} == {
+        ("unpruned", "IMPROVEMENT"), ("whole_model", "IMPROVEMENT")}
+    floors = [ln for ln in lines if "(floor:" in ln["limit"]]
+    assert ("whole_model", "sparsity_pruned", "ok") in {
+        (ln["experiment"], ln["metric"], ln["verdict"]) for ln in floors}
 
 
 def test_units_both_sides_failed_cannot_be_judged_in_one_line(tmp_path):

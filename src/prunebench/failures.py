@@ -5,9 +5,11 @@ no record. The other units are still judged; of the failed ones:
 
 - B failed where A ran: a regression of B, one line per experiment of the task, naming the
   seeds and the error (B's stack cannot do what A's did);
-- A failed where B ran: an improvement (the upgrade fixes it);
+- A failed where B ran: an improvement (the upgrade fixes it); B's experiments that are
+  then judged against nothing of A's still meet their floors (``unjudged_floors``);
 - both sides failed units of one task: nothing tells the upgrade's doing from the task's,
-  so the verdict cannot be made (exit 2, one line naming both errors).
+  so the verdict cannot be made (exit 2, one line naming both errors). From a shared
+  start, B's unit of a seed whose A failed cannot start: that too.
 
 Where both sides run the same seeds, a failed seed leaves the other side's same seed out
 of the judged records too, so the seeds that remain still pair.
@@ -21,8 +23,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from prunebench import record
-from prunebench.compare import Line, Verdict
+from prunebench.compare import Floors, Line, Verdict, current_medians, floor_lines
 from prunebench.errors import UsageError
+from prunebench.experiments import unpruned_of
+from prunebench.record import RunRecord
 
 #: How much of a failed process's error output the journal keeps, for the reader.
 KEPT_LINES = 40
@@ -83,3 +87,12 @@ def lines(failed: Sequence[Failed], experiments: Mapping[str, Sequence[str]]) ->
         why = f"{side} failed on {named} ({of_task[0].error}); {other} ran it"
         found.extend(Line(verdict, name, "ran", None, None, why) for name in experiments[task])
     return found
+
+
+def unjudged_floors(b: RunRecord, judged: RunRecord, floors: Floors) -> list[Line]:
+    """Return the floors' lines of B's experiments the judged record ``judged`` lacks (A
+    failed every seed of their task), over every seed of ``b``, B's own record."""
+    medians = current_medians(b)
+    return [line for name in b.experiment_names() if name not in judged.experiment_names()
+            for line in floor_lines(name, medians[name], medians.get(unpruned_of(b.task_of(name))),
+                                    floors)]

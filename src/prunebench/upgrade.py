@@ -73,7 +73,8 @@ class Journal:
         return self.folder / "timing" / f"{side}-{round_}.json"
 
     def open(self, plan: Plan, environments: dict[str, dict[str, Any]], resume: bool) -> None:
-        """Start the journal, or with ``resume`` check it holds this plan and these sides.
+        """Start the journal, or with ``resume`` check it holds this plan and these sides
+        (and forget its failed units: a resumed run tries them again).
 
         Raises UsageError, in one line, for a journal that exists without ``resume`` or
         one whose plan or side environments differ from this run's.
@@ -98,6 +99,8 @@ class Journal:
                 if changed:
                     raise UsageError(f"cannot resume {self.folder}: side {side}'s "
                                      f"{', '.join(changed)} differ from the journal's")
+            for failed in (self.folder / "units").glob("*.failed.json"):  # tried again
+                failed.unlink()
             return
         if resume:
             raise UsageError(f"nothing to resume: {path} does not exist")
@@ -105,10 +108,11 @@ class Journal:
         record.write_json_atomic(path, wanted)
 
 
-def run_unit(side: Side, unit: Unit, plan: Plan, journal: Journal) -> bool:
+def run_unit(side: Side, unit: Unit, plan: Plan, journal: Journal) -> str | None:
     """Run one unit in ``side``'s interpreter; move its folder into the journal when done.
 
-    Return whether it finished; a unit that failed or overran leaves its failure file.
+    Return None when it finished, else its error: it failed or overran, and left its
+    failure file.
     """
     final = journal.unit_dir(unit)
     # A folder of this attempt's own: a Dask worker lost mid-unit may leave its process
@@ -127,16 +131,17 @@ def run_unit(side: Side, unit: Unit, plan: Plan, journal: Journal) -> bool:
     try:
         done = subprocess.run(command, env=abtest.side_variables(side), capture_output=True,
                               text=True, timeout=UNIT_TIMEOUT_S, check=False)
-    except subprocess.TimeoutExpired:
-        done = None
-    if done is None or done.returncode != 0 or not (work / RECORD).is_file():
-        output = done.stderr if done else ""
-        error = ((output.strip().splitlines() or ["no output"])[-1] if done else
-                 f"took over {UNIT_TIMEOUT_S} s")
+        output, finished = done.stderr, done.returncode == 0 and (work / RECORD).is_file()
+        error = (output.strip().splitlines() or ["no output"])[-1]
+    except subprocess.TimeoutExpired as late:  # its output so far may come as bytes
+        held = late.stderr or b""
+        output = held.decode(errors="replace") if isinstance(held, bytes) else held
+        finished, error = False, f"took over {UNIT_TIMEOUT_S} s"
+    if not finished:
         failures.save(journal.failed_file(unit),
                       failures.Failed(unit.side, unit.task, unit.seed, error), output)
         shutil.rmtree(work, ignore_errors=True)
-        return False
+        return error
     journal.failed_file(unit).unlink(missing_ok=True)
     shutil.rmtree(work / "kept", ignore_errors=True)
     try:
@@ -145,33 +150,32 @@ def run_unit(side: Side, unit: Unit, plan: Plan, journal: Journal) -> bool:
         if not journal.done(unit):
             raise
         shutil.rmtree(work, ignore_errors=True)
-    return True
+    return None
 
 
 def run_units(sides: dict[str, Side], plan: Plan, journal: Journal, jobs: int, say: Say,
               scheduler: str | None = None, resuming: bool = True) -> int:
-    """Run every unit the journal lacks, in plan order; return how many ran.
+    """Run every unit the journal lacks, in plan order, but those that failed (a resumed
+    journal has forgotten its failures: ``Journal.open``); return how many ran.
 
     ``jobs`` at a time in local processes, or on the workers of the Dask ``scheduler``:
     a worker only starts the side's interpreter, so workers of any environment serve
     both sides (they must see this machine's files: the journal and the interpreters).
-    A unit that failed is tried again only when ``resuming``: a look adding seeds does
-    not repeat it.
     """
     todo = [u for u in plan.units()
-            if not journal.done(u) and (resuming or not journal.failed_file(u).is_file())]
+            if not journal.done(u) and not journal.failed_file(u).is_file()]
     skipped = len(plan.units()) - len(todo)
     if skipped and resuming:
         say(f"resuming: {skipped} unit(s) of {len(plan.units())} already in {journal.folder}")
 
-    def one(units: list[Unit]) -> list[tuple[Unit, bool]]:
-        ran: list[tuple[Unit, bool]] = []
+    def one(units: list[Unit]) -> list[tuple[Unit, str | None]]:
+        ran: list[tuple[Unit, str | None]] = []
         for unit in units:
-            if ran and not ran[0][1]:  # a shared start whose A failed: B has no model
+            if ran and ran[0][1]:  # a shared start whose A failed: B has no model
                 why = f"not run: B starts from the model of {ran[0][0].key}, which failed"
                 failures.save(journal.failed_file(unit),
                               failures.Failed(unit.side, unit.task, unit.seed, why), "")
-                ran.append((unit, False))
+                ran.append((unit, why))
             else:
                 ran.append((unit, run_unit(sides[unit.side], unit, plan, journal)))
         return ran
@@ -187,11 +191,10 @@ def run_units(sides: dict[str, Side], plan: Plan, journal: Journal, jobs: int, s
     with cluster.threads_or_cluster(jobs, scheduler) as pool:
         try:
             for done in pool.map(one, work):
-                for unit, finished in done:
+                for unit, error in done:
                     count += 1
-                    say(f"unit {count}/{len(todo)} done: {unit.key}" if finished else
-                        f"unit {count}/{len(todo)} FAILED: {unit.key}: "
-                        f"{failures.load(journal.failed_file(unit)).error}")
+                    say(f"unit {count}/{len(todo)} done: {unit.key}" if error is None else
+                        f"unit {count}/{len(todo)} FAILED: {unit.key}: {error}")
         except Exception as exc:
             if not cluster.lost_worker(exc):
                 raise
@@ -220,17 +223,28 @@ def side_record(plan: Plan, journal: Journal, side: str,
     return merged
 
 
+def timed_seeds(plan: Plan, journal: Journal) -> dict[str, dict[str, int]]:
+    """Return {task: {side: seed}} whose models each side times: where the sides run the
+    same seeds, the first both finished; else each side's first finished. A task one side
+    finished no unit of (no seed both did) is not timed."""
+    timed = {}
+    for task, names in plan.tasks:
+        finished = {side: [s for s in plan.seeds_of(side, task)
+                           if journal.done(Unit(side, s, task, names))] for side in plan.seeds}
+        if sorted(plan.seeds_of("A", task)) == sorted(plan.seeds_of("B", task)):
+            both = [s for s in finished["A"] if s in finished["B"]]
+            finished = {side: both for side in finished}
+        if all(finished.values()):
+            timed[task] = {side: seeds[0] for side, seeds in finished.items()}
+    return timed
+
+
 def timing_manifest(plan: Plan, journal: Journal, side: str) -> Path:
-    """Write the manifest of the models ``side`` times: of each task both sides finished a
-    unit of, those of its first seed that finished."""
+    """Write the manifest of the models ``side`` times (``timed_seeds``); return its folder."""
     manifest: dict[str, dict[str, str]] = {}
-    for task, _ in plan.tasks:
-        first = {s: next((u for u in plan.units() if (u.side, u.task) == (s, task)
-                          and journal.done(u)), None) for s in plan.seeds}
-        mine = first[side]
-        if mine is None or None in first.values():
-            continue
-        models = journal.unit_dir(mine) / MODELS
+    for task, seeds in timed_seeds(plan, journal).items():
+        unit = Unit(side, seeds[side], task, dict(plan.tasks)[task])
+        models = journal.unit_dir(unit) / MODELS
         if (models / abtest.MANIFEST).is_file():
             for name, files in json.loads((models / abtest.MANIFEST).read_text()).items():
                 manifest[name] = {k: str((models / v).absolute()) for k, v in files.items()}
@@ -244,17 +258,21 @@ def run_timing(sides: dict[str, Side], plan: Plan, journal: Journal, say: Say
                ) -> dict[str, list[dict[str, Any]]]:
     """Return every timing worker's samples per side, running the rounds the journal lacks.
 
-    Each side times its own models; the sides alternate ABBA, one process at a time.
+    Each side times its own models; the sides alternate ABBA, one process at a time. A
+    kept round that timed other models (a resumed run whose failed units now finished)
+    runs again.
     """
     folders = {name: timing_manifest(plan, journal, name) for name in sides}
-    if not json.loads((folders["A"] / abtest.MANIFEST).read_text()):
+    models = {name: set(json.loads((folders[name] / abtest.MANIFEST).read_text()))
+              for name in sides}
+    if not models["A"]:
         say("timing: no task has a finished unit on both sides, nothing to time")
         return {}
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in sides}
     for round_ in range(plan.rounds):
         for name in ("A", "B") if round_ % 2 == 0 else ("B", "A"):
             out = journal.timing_file(name, round_)
-            if not out.is_file():
+            if not out.is_file() or set(json.loads(out.read_text())["samples"]) != models[name]:
                 say(f"timing round {round_ + 1}/{plan.rounds}: side {name}")
                 abtest.run_side(sides[name], folders[name], plan.profile, out)
             runs[name].append(dict(json.loads(out.read_text())))

@@ -226,7 +226,10 @@ def _until_decided(args: argparse.Namespace, plan: upgradeplan.Plan, sides: dict
     def judged(look: int, power: bool = False) -> judge.Judgement:
         found = judge.judge(records["A"], records["B"], thresholds, args.judge, timing,
                             look=(look, len(looks)), counted=counted, power=power)
-        found.lines[:0] = failures.lines(journal.failures(plan), dict(plan.tasks))
+        failed = journal.failures(plan)
+        found.lines[:0] = failures.lines(failed, dict(plan.tasks))
+        own = upgrade.side_record(plan, journal, "B", failures.left_out(failed, False)["B"])
+        found.lines.extend(failures.unjudged_floors(own, records["B"], thresholds.floors))
         return found
 
     def read(plan: upgradeplan.Plan) -> dict[str, record.RunRecord]:
