@@ -13,7 +13,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from prunebench import __version__, compare, envbuild, failures, gate, upgrade, upgradeplan
+from prunebench import __version__, abtest, compare, envbuild, failures, gate, upgrade, upgradeplan
 from prunebench.errors import UsageError
 from test_cli import assert_one_line_usage_error, prunebench
 
@@ -412,7 +412,7 @@ def _broken_tfmot(tmp_path: Path, seeds: list[int]) -> list[str]:
 def _timed_units(journal: Path) -> dict[str, set[str]]:
     """Return the unit folders each side's timing manifest points into."""
     return {side: {Path(files["model"]).parent.parent.name for files in
-                   json.loads((journal / "timing" / side / "manifest.json").read_text()).values()}
+                   json.loads((journal / "timing" / side / abtest.MANIFEST).read_text()).values()}
             for side in "AB"}
 
 
@@ -420,8 +420,12 @@ def _timed_units(journal: Path) -> dict[str, set[str]]:
 def test_a_unit_b_fails_where_a_ran_is_a_regression_and_the_other_seeds_are_still_judged(tmp_path):
     """B's tfmot fails to import on seed 0: each experiment of the task is a regression of B
     naming the seed and the error; seed 1, which both finished, is judged, and its models
-    timed on both sides, seed 0 of A left out so the seeds still pair. Mended, --resume runs
-    B's seed 0 again, times seed 0's models on both sides again, and passes."""
+    timed on both sides, seed 0 of A left out so the seeds still pair."""
+    _b_broken_on_seed_0(tmp_path)
+
+
+def _b_broken_on_seed_0(tmp_path: Path) -> tuple[str, ...]:
+    """Run the upgrade of B's tfmot broken on seed 0, check its verdict; return its args."""
     out = tmp_path / "up.json"
     broken = [arg for kv in _broken_tfmot(tmp_path, [0]) for arg in ("--b-env", kv)]
     args = ("upgrade", "--from", PYTHON, "--to", PYTHON, *SMALL, "--seeds", "0", "1",
@@ -442,8 +446,16 @@ def test_a_unit_b_fails_where_a_ran_is_a_regression_and_the_other_seeds_are_stil
     assert {r["seed"] for r in verdict["sides"]["A"]["record"]["results"]} == {1}
     journal = tmp_path / "up.json.journal"
     assert _timed_units(journal) == {"A": {"A-seed1-friedman1"}, "B": {"B-seed1-friedman1"}}
+    return args
 
-    (tmp_path / "broken" / "while").unlink()  # mended: resumed, the failed unit runs again
+
+@pytest.mark.slow
+def test_a_failed_unit_mended_and_resumed_runs_again_and_its_models_are_timed(tmp_path):
+    """The run above, B's tfmot then mended: --resume runs B's seed 0 again, times seed 0's
+    models on both sides again (the kept rounds timed seed 1's), and passes."""
+    args = _b_broken_on_seed_0(tmp_path)
+    out, journal = tmp_path / "up.json", tmp_path / "up.json.journal"
+    (tmp_path / "broken" / "while").unlink()
     done = prunebench(*args, "--resume", cwd=tmp_path, timeout=900)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "resuming: 3 unit(s) of 4 already" in done.stderr

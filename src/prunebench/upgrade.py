@@ -10,13 +10,15 @@ processes (``abtest``): ``rounds`` a side.
 Everything finished is kept as it completes, in the journal: ``plan.json`` (what runs and
 both sides' environments), ``units/<side>-seed<N>-<task>/`` (a unit's record and models,
 renamed into place only when its process exited 0; one that failed leaves
-``units/<key>.failed.json``, ``failures``) and ``timing/<side>-<round>.json``.
+``units/<key>.failed.json``, ``failures``) and ``timing/<side>-<round>-<models>.json``
+(``models``: a digest of the models the round timed).
 ``--resume`` skips what the journal holds, after checking that the plan and both sides'
 packages, interpreters, variables and commit are the journal's; it tries failed units again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -69,8 +71,8 @@ class Journal:
         return [failures.load(self.failed_file(u)) for u in plan.units()
                 if not self.done(u) and self.failed_file(u).is_file()]
 
-    def timing_file(self, side: str, round_: int) -> Path:
-        return self.folder / "timing" / f"{side}-{round_}.json"
+    def timing_file(self, side: str, round_: int, models: str) -> Path:
+        return self.folder / "timing" / f"{side}-{round_}-{models}.json"
 
     def open(self, plan: Plan, environments: dict[str, dict[str, Any]], resume: bool) -> None:
         """Start the journal, or with ``resume`` check it holds this plan and these sides
@@ -259,20 +261,21 @@ def run_timing(sides: dict[str, Side], plan: Plan, journal: Journal, say: Say
     """Return every timing worker's samples per side, running the rounds the journal lacks.
 
     Each side times its own models; the sides alternate ABBA, one process at a time. A
-    kept round that timed other models (a resumed run whose failed units now finished)
-    runs again.
+    round is kept under a digest of the models it timed: where they changed (a resumed run
+    whose failed units now finished), the rounds run again.
     """
     folders = {name: timing_manifest(plan, journal, name) for name in sides}
-    models = {name: set(json.loads((folders[name] / abtest.MANIFEST).read_text()))
-              for name in sides}
-    if not models["A"]:
+    manifests = {name: (folders[name] / abtest.MANIFEST).read_text() for name in sides}
+    if not json.loads(manifests["A"]):
         say("timing: no task has a finished unit on both sides, nothing to time")
         return {}
+    models = {name: hashlib.sha256(text.encode()).hexdigest()[:12]
+              for name, text in manifests.items()}
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in sides}
     for round_ in range(plan.rounds):
         for name in ("A", "B") if round_ % 2 == 0 else ("B", "A"):
-            out = journal.timing_file(name, round_)
-            if not out.is_file() or set(json.loads(out.read_text())["samples"]) != models[name]:
+            out = journal.timing_file(name, round_, models[name])
+            if not out.is_file():
                 say(f"timing round {round_ + 1}/{plan.rounds}: side {name}")
                 abtest.run_side(sides[name], folders[name], plan.profile, out)
             runs[name].append(dict(json.loads(out.read_text())))
