@@ -144,12 +144,11 @@ def _plan(args: argparse.Namespace, chosen: list[Any], thresholds: compare.Thres
     grouped: dict[str, list[str]] = {}  # each task's experiments, in first-appearance order
     for each in chosen:
         grouped.setdefault(each.task, []).append(each.name)
-    return upgradeplan.Plan(profile=args.profile,
-                        tasks=tuple((task, tuple(names)) for task, names in grouped.items()),
-                        seeds={"A": seeds_a, "B": seeds_b}, rounds=args.rounds,
-                        task_specs=tuple(args.task), start=args.start,
-                        max_seeds=args.max_seeds, judge=args.judge,
-                        thresholds=hashlib.sha256(repr(thresholds).encode()).hexdigest()[:16])
+    return upgradeplan.Plan(
+        profile=args.profile, tasks=tuple((task, tuple(names)) for task, names in grouped.items()),
+        seeds={"A": seeds_a, "B": seeds_b}, rounds=args.rounds, task_specs=tuple(args.task),
+        start=args.start, max_seeds=args.max_seeds, judge=args.judge,
+        thresholds=hashlib.sha256(repr(thresholds).encode()).hexdigest()[:16])
 
 
 def cmd_upgrade(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -233,7 +232,8 @@ def _until_decided(args: argparse.Namespace, plan: upgradeplan.Plan, sides: dict
         return found
 
     def read(plan: upgradeplan.Plan) -> dict[str, record.RunRecord]:
-        """Return both sides' records, the units that failed and their pairs left out."""
+        """Return both sides' records without the units that failed (and, where the seeds
+        pair, the other side's same seed: ``failures.left_out``)."""
         paired = sorted(plan.seeds["A"]) == sorted(plan.seeds["B"])
         away = failures.left_out(journal.failures(plan), paired)
         return {name: upgrade.side_record(plan, journal, name, away[name]) for name in sides}
