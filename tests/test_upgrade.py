@@ -433,6 +433,7 @@ def _b_broken_on_seed_0(tmp_path: Path) -> tuple[str, ...]:
     done = prunebench(*args, cwd=tmp_path, timeout=900)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "FAILED: B-seed0-friedman1: ImportError: this tensorflow_model_optimization" in done.stderr
+    assert "friedman1 (1 seed a side): seeds reproduce" in done.stdout  # the seeds judged
     verdict = json.loads(out.read_text())
     ran = {ln["experiment"]: ln for ln in verdict["lines"] if ln["metric"] == "ran"}
     assert set(ran) == {"unpruned", "whole_model"}
@@ -505,7 +506,11 @@ def test_a_side_failing_alone_is_a_regression_of_b_or_an_improvement_of_a():
     assert lines[0].limit == "B failed on seed 2 (RuntimeError: nan); A ran it"
     failed_a = [failures.Failed("A", "digits_cnn", s, "ImportError: x") for s in (0, 1)]
     assert {ln.verdict for ln in failures.lines(failed_a, names)} == {compare.Verdict.IMPROVEMENT}
-    assert failures.lines(failed_a, names)[0].limit.startswith("A failed on seeds 0, 1 (")
+    assert failures.lines(failed_a, names)[0].limit.startswith("A failed on seeds 0, 1 (ImportError: x); B")
+    # Each different error is named once.
+    two = [*failed_b, failures.Failed("B", "digits_cnn", 3, "MemoryError")]
+    assert failures.lines(two, names)[0].limit == (
+        "B failed on seeds 2, 3 (RuntimeError: nan; MemoryError); A ran it")
     # Paired seeds leave the other side's same seed out too; unpaired, only the failed one.
     assert failures.left_out(failed_b, paired=True) == {"A": {("digits_cnn", 2)},
                                                         "B": {("digits_cnn", 2)}}

@@ -84,7 +84,8 @@ def lines(failed: Sequence[Failed], experiments: Mapping[str, Sequence[str]]) ->
         seeds = sorted(f.seed for f in of_task)
         named = f"seed{'s' * (len(seeds) > 1)} {', '.join(map(str, seeds))}"
         verdict = Verdict.REGRESSION if side == "B" else Verdict.IMPROVEMENT
-        why = f"{side} failed on {named} ({of_task[0].error}); {other} ran it"
+        errors = "; ".join(dict.fromkeys(f.error for f in of_task))  # each different one
+        why = f"{side} failed on {named} ({errors}); {other} ran it"
         found.extend(Line(verdict, name, "ran", None, None, why) for name in experiments[task])
     return found
 

@@ -178,8 +178,9 @@ def cmd_upgrade(args: argparse.Namespace, out: Console, err: Console) -> int:
     plan, records, found = _until_decided(args, plan, sides, journal, thresholds, timing, say,
                                           note)
     code = found.exit_code()
-    for task, (same, why) in found.reproduction.items():
-        a, b = (len(plan.seeds_of(side, task)) for side in ("A", "B"))
+    for task, (same, why) in found.reproduction.items():  # the seeds judged, not planned
+        a, b = (len({r["seed"] for r in records[side].results
+                     if records[side].task_of(r["experiment"]) == task}) for side in ("A", "B"))
         count = f"{a}" if a == b else f"{a}/{b}"
         say(f"{task} ({count} seed{'s' * (a * b != 1)} a side): "
             f"{'seeds reproduce' if same else 'seeds do not reproduce'}: {why}")
