@@ -140,6 +140,7 @@ def test_a_plan_grows_only_the_undecided_tasks_each_side_after_its_own_seeds():
     same = upgradeplan.Plan("quick", tasks, {"A": (0, 1, 2), "B": (2, 1, 0)}, 2).grown(["t"], 6)
     assert same.seeds_of("A", "t") == (0, 1, 2, 3, 4, 5) and same.seeds_of("B", "t") == (
         2, 1, 0, 3, 4, 5)
+    assert same.paired("t") and same.paired("u") and not apart.paired("t")
     # B given more seeds than A: each side grows to the size, never beyond it
     uneven = upgradeplan.Plan("quick", tasks, {"A": (0, 1, 2), "B": tuple(range(10, 17))}, 2)
     assert uneven.grown(["t"], 8).seeds_of("B", "t") == (*range(10, 17), 17)
@@ -512,6 +513,7 @@ def test_a_side_failing_alone_is_a_regression_of_b_or_an_improvement_of_a():
     assert failures.lines(two, names)[0].limit == (
         "B failed on seeds 2, 3 (RuntimeError: nan; MemoryError); A ran it")
     # Paired seeds leave the other side's same seed out too; unpaired, only the failed one.
-    assert failures.left_out(failed_b, paired=True) == {"A": {("digits_cnn", 2)},
+    assert failures.left_out(failed_b, paired={"digits_cnn"}) == {"A": {("digits_cnn", 2)},
                                                         "B": {("digits_cnn", 2)}}
-    assert failures.left_out(failed_b, paired=False) == {"A": set(), "B": {("digits_cnn", 2)}}
+    assert failures.left_out(failed_b) == {"A": set(), "B": {("digits_cnn", 2)}}
+    assert failures.left_out(failed_b, paired={"friedman1"}) == failures.left_out(failed_b)

@@ -18,7 +18,7 @@ of the judged records too, so the seeds that remain still pair.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -54,12 +54,13 @@ def load(path: Path) -> Failed:
     return Failed(held["side"], held["task"], int(held["seed"]), held["error"])
 
 
-def left_out(failed: Sequence[Failed], paired: bool) -> dict[str, set[tuple[str, int]]]:
-    """Return {side: {(task, seed)}} not judged: each failed unit, and where the sides run
-    the same seeds (``paired``), the other side's same seed."""
+def left_out(failed: Sequence[Failed], paired: Collection[str] = ()
+             ) -> dict[str, set[tuple[str, int]]]:
+    """Return {side: {(task, seed)}} not judged: each failed unit, and in the tasks whose
+    sides run the same seeds (``paired``), the other side's same seed."""
     out: dict[str, set[tuple[str, int]]] = {"A": set(), "B": set()}
     for each in failed:
-        for side in ("A", "B") if paired else (each.side,):
+        for side in ("A", "B") if each.task in paired else (each.side,):
             out[side].add((each.task, each.seed))
     return out
 

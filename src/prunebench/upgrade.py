@@ -66,6 +66,11 @@ class Journal:
     def failed_file(self, unit: Unit) -> Path:
         return self.folder / "units" / f"{unit.key}.failed.json"
 
+    def fail(self, unit: Unit, error: str, output: str = "") -> None:
+        """Keep that ``unit`` failed with ``error`` (its last line), and its error output."""
+        failures.save(self.failed_file(unit),
+                      failures.Failed(unit.side, unit.task, unit.seed, error), output)
+
     def failures(self, plan: Plan) -> list[failures.Failed]:
         """Return the plan's units that failed and have not finished since, in plan order."""
         return [failures.load(self.failed_file(u)) for u in plan.units()
@@ -140,8 +145,7 @@ def run_unit(side: Side, unit: Unit, plan: Plan, journal: Journal) -> str | None
         output = held.decode(errors="replace") if isinstance(held, bytes) else held
         finished, error = False, f"took over {UNIT_TIMEOUT_S} s"
     if not finished:
-        failures.save(journal.failed_file(unit),
-                      failures.Failed(unit.side, unit.task, unit.seed, error), output)
+        journal.fail(unit, error, output)
         shutil.rmtree(work, ignore_errors=True)
         return error
     journal.failed_file(unit).unlink(missing_ok=True)
@@ -175,8 +179,7 @@ def run_units(sides: dict[str, Side], plan: Plan, journal: Journal, jobs: int, s
         for unit in units:
             if ran and ran[0][1]:  # a shared start whose A failed: B has no model
                 why = f"not run: B starts from the model of {ran[0][0].key}, which failed"
-                failures.save(journal.failed_file(unit),
-                              failures.Failed(unit.side, unit.task, unit.seed, why), "")
+                journal.fail(unit, why)
                 ran.append((unit, why))
             else:
                 ran.append((unit, run_unit(sides[unit.side], unit, plan, journal)))
@@ -233,7 +236,7 @@ def timed_seeds(plan: Plan, journal: Journal) -> dict[str, dict[str, int]]:
     for task, names in plan.tasks:
         finished = {side: [s for s in plan.seeds_of(side, task)
                            if journal.done(Unit(side, s, task, names))] for side in plan.seeds}
-        if sorted(plan.seeds_of("A", task)) == sorted(plan.seeds_of("B", task)):
+        if plan.paired(task):
             both = [s for s in finished["A"] if s in finished["B"]]
             finished = {side: both for side in finished}
         if all(finished.values()):

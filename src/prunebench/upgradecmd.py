@@ -228,14 +228,15 @@ def _until_decided(args: argparse.Namespace, plan: upgradeplan.Plan, sides: dict
                             look=(look, len(looks)), counted=counted, power=power)
         failed = journal.failures(plan)
         found.lines[:0] = failures.lines(failed, dict(plan.tasks))
-        own = upgrade.side_record(plan, journal, "B", failures.left_out(failed, False)["B"])
-        found.lines.extend(failures.unjudged_floors(own, records["B"], thresholds.floors))
+        if any(f.side == "A" for f in failed):  # B's seeds left out with A's still meet floors
+            own = upgrade.side_record(plan, journal, "B", failures.left_out(failed)["B"])
+            found.lines.extend(failures.unjudged_floors(own, records["B"], thresholds.floors))
         return found
 
     def read(plan: upgradeplan.Plan) -> dict[str, record.RunRecord]:
         """Return both sides' records without the units that failed (and, where the seeds
         pair, the other side's same seed: ``failures.left_out``)."""
-        paired = sorted(plan.seeds["A"]) == sorted(plan.seeds["B"])
+        paired = [task for task, _ in plan.tasks if plan.paired(task)]
         away = failures.left_out(journal.failures(plan), paired)
         return {name: upgrade.side_record(plan, journal, name, away[name]) for name in sides}
 

@@ -55,13 +55,18 @@ class Plan:
         """Return every seed ``side`` runs some task with."""
         return tuple(dict.fromkeys(s for task, _ in self.tasks for s in self.seeds_of(side, task)))
 
+    def paired(self, task: str) -> bool:
+        """Return whether both sides run ``task`` with the same seeds: then seed s of A
+        and seed s of B are seeded alike, and judged, left out and timed together."""
+        return sorted(self.seeds_of("A", task)) == sorted(self.seeds_of("B", task))
+
     def grown(self, tasks: Sequence[str], size: int) -> Plan:
         """Return this plan with ``tasks`` run on ``size`` seeds a side: new seeds follow
         each side's largest (0 1 2 -> 3 4 5), the same on both sides where they ran the
         same seeds, else none that either side ran (B's own 100 101 102 -> 103 104 105)."""
         added = {(t, s): seeds for t, s, seeds in self.added}
         for task in tasks:
-            same = sorted(self.seeds_of("A", task)) == sorted(self.seeds_of("B", task))
+            same = self.paired(task)
             used = {s for side in self.seeds for s in self.seeds_of(side, task)}
             for side, given in self.seeds.items():
                 have = self.seeds_of(side, task)
