@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -59,6 +60,9 @@ def _ab_against_itself(tmp_path, names):
     saved = json.loads(out.read_text())
     assert [len(saved["runs"][side]) for side in "AB"] == [2, 2]
     assert saved["sides"][1]["env"] == {"PRUNEBENCH_AB_SIDE": "b"}
+    # Every worker of both sides ran on one CPU, the same, the last this process may use.
+    assert {tuple(run["cpus"]) for side in "AB" for run in saved["runs"][side]} == {
+        (max(os.sched_getaffinity(0)),)}
     return saved
 
 

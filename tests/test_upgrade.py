@@ -199,6 +199,9 @@ def test_b_variables_reach_every_b_process_and_no_a_process_and_its_regression_i
     assert ("whole_model", "sparsity_pruned") in worse
     assert verdict["reproduction"]["friedman1"]["reproduces"] is True
     assert "INJECT=schedule:0.005" in done.stdout  # the side's description
+    # Both sides' timing workers ran pinned to the same CPU.
+    assert {tuple(run["cpus"]) for runs in verdict["timing"].values() for run in runs} == {
+        (max(os.sched_getaffinity(0)),)}
     hooks: dict[str, set[str]] = {}
     for entry in log.read_text().split("\n"):
         if entry:

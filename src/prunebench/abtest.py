@@ -37,6 +37,8 @@ FAMILY_ALPHA = 0.01
 PATHS = ("keras", "tflite")
 #: One worker: TensorFlow's import, a conversion per model and the timing blocks.
 WORKER_TIMEOUT_S = 900
+#: What a worker is told when it is not to be pinned (the OS cannot pin processes).
+NOT_PINNED = "-"
 
 
 @dataclass(frozen=True)
@@ -106,9 +108,24 @@ def side_variables(side: Side) -> dict[str, str]:
     return {**inherited, **side.env}
 
 
+def timing_cpu() -> int | None:
+    """Return the CPU every timing worker of both sides is pinned to: the last this process
+    may use (the first takes more of the machine's interrupts). None where the OS cannot pin.
+
+    A worker free to move between cores timed its Keras path against the numpy reference
+    of the same blocks with 3x the spread from process to process of a pinned one (the
+    log's standard deviation 0.070-0.083 against 0.022-0.025, 8 processes each, quiet):
+    per-process samples that far apart needed a slowdown near 1.3x to be called.
+    """
+    affinity = getattr(os, "sched_getaffinity", None)
+    return max(affinity(0)) if affinity is not None else None
+
+
 def run_side(side: Side, models_dir: Path, profile: str, out: Path) -> dict[str, Any]:
     """Return what one worker process of ``side`` measured, or raise UsageError why not."""
-    cmd = [side.python, "-m", "prunebench.abworker", str(models_dir), str(out), profile]
+    cpu = timing_cpu()
+    cmd = [side.python, "-m", "prunebench.abworker", str(models_dir), str(out), profile,
+           NOT_PINNED if cpu is None else str(cpu)]
     try:
         done = subprocess.run(cmd, env=side_variables(side), capture_output=True,
                               text=True, timeout=WORKER_TIMEOUT_S, check=False)

@@ -1,23 +1,29 @@
 """One side of ``prunebench ab``: time saved models in this interpreter, write the samples.
 
-Run as ``python -m prunebench.abworker MODELS_DIR OUT_JSON PROFILE`` under the interpreter
-and environment of one side. The models and each one's inputs come from the parent
-(``abtest.MANIFEST``), so both sides time the same weights; each side converts to TFLite
-with its own TensorFlow.
+Run as ``python -m prunebench.abworker MODELS_DIR OUT_JSON PROFILE [CPU]`` under the
+interpreter and environment of one side. The models and each one's inputs come from the
+parent (``abtest.MANIFEST``), so both sides time the same weights; each side converts to
+TFLite with its own TensorFlow. CPU: the one the worker pins itself to before TensorFlow
+starts its threads (``abtest.timing_cpu``; ``-`` or none: not pinned); the CPUs it ran on
+are written with its samples.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 from prunebench import config, export, inference, kerasenv, record
-from prunebench.abtest import MANIFEST
+from prunebench.abtest import MANIFEST, NOT_PINNED
 
 
 def main(argv: list[str]) -> int:
     models_dir, out, profile_name = Path(argv[0]), Path(argv[1]), argv[2]
+    cpu = argv[3] if len(argv) > 3 else NOT_PINNED
+    if cpu != NOT_PINNED:
+        os.sched_setaffinity(0, {int(cpu)})
     kerasenv.prepare_environment()
     import numpy as np
 
@@ -28,7 +34,9 @@ def main(argv: list[str]) -> int:
         flatbuffer = export.to_tflite(model)
         samples[name] = inference.time_ratios(model, flatbuffer, np.load(models_dir / files["x"]),
                                               profile.timing)
-    record.write_json_atomic(out, {"environment": record.environment(), "samples": samples})
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    record.write_json_atomic(out, {"environment": record.environment(), "samples": samples,
+                                   "cpus": cpus})
     return 0
 
 
