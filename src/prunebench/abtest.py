@@ -113,9 +113,10 @@ def timing_cpu() -> int | None:
     may use (the first takes more of the machine's interrupts). None where the OS cannot pin.
 
     A worker free to move between cores timed its Keras path against the numpy reference
-    of the same blocks with 3x the spread from process to process of a pinned one (the
-    log's standard deviation 0.070-0.083 against 0.022-0.025, 8 processes each, quiet):
-    per-process samples that far apart needed a slowdown near 1.3x to be called.
+    of the same blocks with twice to three times the spread from process to process of a
+    pinned one (the log's standard deviation 0.070-0.083 against 0.022-0.025 in 8
+    processes each, interleaved; over the injection harness's runs a median of 0.078
+    against 0.040): samples that far apart needed a slowdown near 1.3x to be called.
     """
     affinity = getattr(os, "sched_getaffinity", None)
     return max(affinity(0)) if affinity is not None else None

@@ -70,7 +70,8 @@ def add_parser(sub: Any, add_seeds: Any, add_common: Any) -> None:
                          "(B still trains its own unpruned model: the evidence of whether "
                          "training reproduces)")
     up.add_argument("--rounds", type=int, default=abtest.DEFAULT_ROUNDS, metavar="N",
-                    help=f"timing processes per side (default {abtest.DEFAULT_ROUNDS}; 0: no timing)")
+                    help=f"timing processes per side (default {abtest.DEFAULT_ROUNDS}; 12 call Keras "
+                         "at 1.25x; 0: no timing)")
     up.add_argument("--margin", type=float, default=abtest.DEFAULT_MARGIN, metavar="X",
                     help=f"slowdown below which B is not called slower (default {abtest.DEFAULT_MARGIN})")
     up.add_argument("--jobs", type=int, default=1, metavar="N",
