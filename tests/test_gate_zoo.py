@@ -18,6 +18,7 @@ import pytest
 
 from conftest import inject, skip_known_refusals
 from prunebench import baseline, compare, config, gate, kerasenv, pipeline, record, runners, tasks
+from prunebench import judge as judge_module
 from prunebench.compare import Verdict
 from prunebench.errors import UsageError
 from prunebench.experiments import ZOO, resolve
@@ -63,11 +64,21 @@ def test_clean_zoo_task_passes_its_gate(task_name):
     assert {ln.experiment for ln in lines} == {f"{task_name}/unpruned", f"{task_name}/partial"}
 
 
+def _record(task_name: str, names: tuple[str, ...]) -> record.RunRecord:
+    chosen = resolve([f"{task_name}/{name}" for name in names])
+    return record.from_run(chosen, SEEDS, PROFILE, runners.run(chosen, SEEDS, PROFILE))
+
+
 def test_random_masks_on_convolution_kernels_are_caught(monkeypatch):
+    """Judged against a clean run of this session, not the stored baseline: on a host of
+    another CPU type (AMD family 23, no AVX-512) digits_cnn's seed differs from the
+    baseline's, a single seed over the seeds decides nothing, and the fault passed."""
+    clean = _record("digits_cnn", ("whole_model",))
     inject(monkeypatch, "conv_random_mask", 1.0)  # every convolution mask at random
-    lines = judge("digits_cnn", ("whole_model",))
-    assert compare.exit_code(lines) == 1
-    assert "digits_cnn/whole_model.loss" in regressed(lines)
+    found = judge_module.judge(clean, _record("digits_cnn", ("whole_model",)),
+                               compare.load_thresholds())
+    assert found.exit_code() == 1, "\n".join(ln.render() for ln in found.lines)
+    assert "digits_cnn/whole_model.loss" in regressed(found.lines)
 
 
 def test_an_lstm_whose_recurrent_kernel_is_left_unpruned_is_caught(monkeypatch):
@@ -154,8 +165,12 @@ def test_the_ci_group_passes_its_gate_on_seed_1_in_one_process(tmp_path):
     out = tmp_path / "ci-gate-record.json"
     done = _cli("check", "--profile", "quick", "--experiments", "ci", "cancer_conv1d/partial",
                 "--seeds", "1", "--no-timing", "--out", str(out), timeout=2400)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    assert "gate: PASS" in done.stdout and " 0 regressed" in done.stdout
+    # On a host of another CPU type than the baselines' a task whose seed differs is judged
+    # over the seeds, where one seed decides nothing: undecided (exit 4), never worse.
+    other_cpu = "environment differences from the baseline: cpu_id" in done.stdout
+    assert done.returncode in ((0, 4) if other_cpu else (0,)), (
+        done.stdout[-3000:] + done.stderr[-2000:])
+    assert "REGRESSION" not in done.stdout, done.stdout[-3000:]
     judged = {e.name for e in resolve(["ci", "cancer_conv1d/partial"])}
     kept = record.load(out)
     assert set(kept.experiment_names()) | set(kept.refused) == judged
