@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from prunebench import config, kerasenv, metrics
+from prunebench import config, experiments, kerasenv, metrics, pipeline, record, tasks
 from prunebench.errors import UsageError
 
 # Any test may import TensorFlow directly: let it get the Keras that tfmot uses. Without a
@@ -87,3 +88,26 @@ def skip_known_refusals(refused: dict[str, str], task) -> None:
     unknown = {name: why for name, why in refused.items() if name not in known}
     assert not unknown, f"refused, not known to {own}: {unknown}"
     pytest.skip(f"known refusal under this TF ({own}): {next(iter(refused.values()))}")
+
+
+@functools.cache
+def _trained_base(task_name: str, seed: int, profile_name: str) -> tuple:
+    """Return (task, data, model, fit): the seed's unpruned model, trained once per worker."""
+    task, profile = tasks.get(task_name), config.PROFILES[profile_name]
+    data = task.load_data(profile.data)
+    return (task, data, *pipeline.train_base(task, seed, data, profile))
+
+
+def record_from_trained_base(names: Sequence[str], seed: int,
+                             profile: config.Profile) -> record.RunRecord:
+    """Return the record of a run of ``names`` (one task's, its unpruned added) on ``seed``,
+    each fine-tuned from the seed's unpruned model as ``run`` does, that model trained once
+    per worker: the faults the gate tests inject act on pruning, stripping, conversion or
+    inference, after the unpruned model's training, which a run repeats identically.
+    The unpruned model is measured again each time, under the test's faults."""
+    chosen = experiments.resolve(list(names))
+    [(task, _)] = pipeline.by_task(chosen)
+    _, data, base, fit = _trained_base(task.name, seed, profile.name)
+    results = [pipeline.run_experiment(task, e, seed, base, fit, data, profile) for e in chosen]
+    pipeline.relate_to_unpruned(results)
+    return record.from_run(chosen, [seed], profile, results)

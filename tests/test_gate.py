@@ -15,13 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import inject
-from prunebench import baseline, compare, config, gate, kerasenv, record, runners
+from conftest import inject, record_from_trained_base
+from prunebench import baseline, compare, config, gate, kerasenv, record
 from prunebench.compare import Verdict
 from prunebench.errors import UsageError
-from prunebench.experiments import resolve
 
-pytestmark = pytest.mark.gate
+# One worker runs them all: each fine-tunes the same trained unpruned model of seed 0
+# (conftest.record_from_trained_base), trained once.
+pytestmark = [pytest.mark.gate, pytest.mark.xdist_group("friedman1-quick-seed0")]
 
 PROFILE = config.PROFILES["quick"]
 SEEDS = (0,)
@@ -42,9 +43,7 @@ def baseline_document():
 def judge(baseline_document, names=("whole_model",)) -> list[compare.Line]:
     """Return the gate's lines for a quick run of ``names`` (plus unpruned) on SEEDS."""
     path, document = baseline_document
-    experiments = resolve(names)
-    results = runners.run(experiments, SEEDS, PROFILE)
-    rec = record.from_run(experiments, SEEDS, PROFILE, results)
+    rec = quick_record(names)
     judged = gate.gate(rec, document, path, compare.load_thresholds(),
                        other_tf=str(document["tf_minor"]) != record.tf_minor(rec.environment))
     # Shown with pytest -rP: the evidence behind each verdict, and the band it was judged in.
@@ -64,12 +63,10 @@ def explain(lines: list[compare.Line]) -> str:
 @pytest.fixture(scope="module")
 def clean_run() -> record.RunRecord:
     """A clean quick run of the canonical three on SEEDS: judged against the stored baseline,
-    and the session's reference of the timing test (one training for both: the two tests
-    share an xdist group, so one worker runs them)."""
+    and the session's reference of the timing test."""
     return quick_record(("whole_model", "dense_only"))
 
 
-@pytest.mark.xdist_group("friedman1-clean")
 def test_clean_quick_gate_passes(baseline_document, clean_run):
     path, document = baseline_document
     judged = gate.gate(clean_run, document, path, compare.load_thresholds(),
@@ -95,9 +92,10 @@ def test_mask_keeping_the_smallest_weights_is_caught(baseline_document, monkeypa
 
 
 def quick_record(names: tuple[str, ...]) -> record.RunRecord:
-    """Return the record of a quick run of ``names`` (plus unpruned) on SEEDS, here."""
-    experiments = resolve(names)
-    return record.from_run(experiments, SEEDS, PROFILE, runners.run(experiments, SEEDS, PROFILE))
+    """Return the record of a quick run of ``names`` (plus unpruned) on SEEDS, here, each
+    fine-tuned from the module's one trained unpruned model."""
+    [seed] = SEEDS
+    return record_from_trained_base(names, seed, PROFILE)
 
 
 def timing_lines(judged: gate.Judgement) -> list[compare.Line]:
@@ -111,7 +109,6 @@ def on_another_cpu(document: dict) -> dict:
     return copied
 
 
-@pytest.mark.xdist_group("friedman1-clean")
 def test_dense_layers_doing_four_times_the_work_are_caught(baseline_document, clean_run,
                                                           monkeypatch):
     """Against the stored baseline where its timing can be used here; otherwise (another CPU

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import inject, skip_known_refusals
+from conftest import inject, record_from_trained_base, skip_known_refusals
 from prunebench import baseline, compare, config, gate, kerasenv, pipeline, record, runners, tasks
 from prunebench import judge as judge_module
 from prunebench.compare import Verdict
@@ -72,9 +72,10 @@ def test_random_masks_on_convolution_kernels_are_caught(monkeypatch):
     """Judged against a clean run of this session, not the stored baseline: on a host of
     another CPU type (AMD family 23, no AVX-512) digits_cnn's seed differs from the
     baseline's, a single seed over the seeds decides nothing, and the fault passed."""
-    clean = _record("digits_cnn", ("whole_model",))
+    [seed] = SEEDS  # both fine-tuned from the seed's one trained unpruned model
+    clean = record_from_trained_base(["digits_cnn/whole_model"], seed, PROFILE)
     inject(monkeypatch, "conv_random_mask", 1.0)  # every convolution mask at random
-    found = judge_module.judge(clean, _record("digits_cnn", ("whole_model",)),
+    found = judge_module.judge(clean, record_from_trained_base(["digits_cnn/whole_model"], seed, PROFILE),
                                compare.load_thresholds())
     assert found.exit_code() == 1, "\n".join(ln.render() for ln in found.lines)
     assert "digits_cnn/whole_model.loss" in regressed(found.lines)
