@@ -80,8 +80,8 @@ def test_a_against_itself_times_two_tasks_models_each_on_its_own_inputs(tmp_path
     """The seed's MLP and a CNN of the zoo in one run: each side times every model on its
     own task's inputs (a zoo model crashed ab before: '/' in its file name, friedman1's
     rows as its input)."""
-    saved = _ab_against_itself(tmp_path, ["unpruned", "digits_cnn/partial"])
-    _assert_every_model_timed(saved, {"unpruned", "digits_cnn/unpruned", "digits_cnn/partial"})
+    saved = _ab_against_itself(tmp_path, ["unpruned", "digits_cnn/unpruned"])
+    _assert_every_model_timed(saved, {"unpruned", "digits_cnn/unpruned"})
 
 
 @pytest.mark.slow

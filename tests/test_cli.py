@@ -90,8 +90,10 @@ def _run_smoke(tmp_path, name: str, *extra: str) -> dict:
     return json.loads(out.read_text())
 
 
-@pytest.mark.long
+@pytest.mark.slow
 def test_same_seed_same_figures_across_processes(tmp_path):
+    """Slow: the same figures across processes are the suite's in test_beyond's parallel run
+    (a process pool) and test_cluster's (Dask workers against a command-line run)."""
     keys = ("mse", "mae", "sparsity_pruned", "sparsity_all", "keras_zip_bytes", "tflite_bytes")
     first, second = (_run_smoke(tmp_path, f"{i}.json") for i in range(2))
     pick = [[{k: r["metrics"][k] for k in keys} for r in rec["results"]] for rec in (first, second)]

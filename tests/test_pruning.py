@@ -84,8 +84,19 @@ def test_strip_predicts_exactly_as_wrapped(base, tiny_data):
     assert not pruning.wrapped_layers(stripped)
 
 
-def test_run_seed_reports_invariants_and_target_sparsity(smoke_profile, tiny_data):
-    results = pipeline.run_seed(FRIEDMAN1, resolve(None), 0, smoke_profile, tiny_data)
+#: The two tests of one seed's run: one worker runs it once, and once more to compare.
+SHARES_THE_SEED = pytest.mark.xdist_group("pruning-seed0")
+
+
+@pytest.fixture(scope="module")
+def seed_run(smoke_profile, tiny_data):
+    """The canonical three on seed 0, smoke profile, in this process."""
+    return pipeline.run_seed(FRIEDMAN1, resolve(None), 0, smoke_profile, tiny_data)
+
+
+@SHARES_THE_SEED
+def test_run_seed_reports_invariants_and_target_sparsity(seed_run):
+    results = seed_run
     by_name = {r.experiment: r for r in results}
     assert list(by_name) == ["unpruned", "whole_model", "dense_only"]
     for result in results:
@@ -101,8 +112,9 @@ def test_run_seed_reports_invariants_and_target_sparsity(smoke_profile, tiny_dat
             < by_name["unpruned"].metrics["keras_zip_bytes"])
 
 
-def test_same_seed_gives_identical_figures(smoke_profile, tiny_data):
+@SHARES_THE_SEED
+def test_same_seed_gives_identical_figures(seed_run, smoke_profile, tiny_data):
     keys = ("mse", "mae", "sparsity_pruned", "sparsity_all", "keras_zip_bytes", "epochs_run")
-    runs = [pipeline.run_seed(FRIEDMAN1, resolve(None), 3, smoke_profile, tiny_data) for _ in range(2)]
+    runs = [seed_run, pipeline.run_seed(FRIEDMAN1, resolve(None), 0, smoke_profile, tiny_data)]
     first, second = ([{k: r.metrics[k] for k in keys} for r in run] for run in runs)
     assert first == second
