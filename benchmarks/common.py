@@ -39,7 +39,7 @@ def train_and_keep(names):
     # The harness's own timing blocks feed no asv figure (the time_ benchmarks time
     # the saved models themselves): one block keeps them from costing asv twice.
     profile = replace(config.get_profile(PROFILE), timing=config.TimingConfig(
-        warmup=1, repeats=1, number=1, predict_number=1))
+        warmup=1, repeats=1, number=1, predict_number=1, predict_repeats=1))
     chosen = [e for e in experiments.resolve(names)
               if e.quantize == "none" or kerasenv.pqat_supported()]
     results = runners.run(chosen, [SEED], profile, keep_dir=Path(MODELS_DIR))

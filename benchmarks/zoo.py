@@ -35,7 +35,7 @@ class ZooBenchmark:
         from prunebench import config, experiments, pipeline, runners, tasks
 
         profile = replace(config.get_profile("quick"), timing=config.TimingConfig(
-            warmup=1, repeats=1, number=1, predict_number=1))
+            warmup=1, repeats=1, number=1, predict_number=1, predict_repeats=1))
         chosen = experiments.resolve(["zoo_gated"])
         # What tfmot refuses under this TF (TF 2.15's Keras LSTM) is not run: skipped below.
         refused = pipeline.refusals(chosen, profile)

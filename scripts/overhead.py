@@ -69,7 +69,7 @@ def bare_seed(seed: int, profile: config.Profile) -> None:
         for call in calls:
             for _ in range(t.warmup + t.repeats * t.number):
                 call()
-        for _ in range(1 + t.repeats * t.predict_number):
+        for _ in range(1 + t.predict_repeats * t.predict_number):
             stripped.predict(x, batch_size=len(x), verbose=0)
 
     keras.utils.set_random_seed(seed)

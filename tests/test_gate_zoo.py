@@ -164,7 +164,8 @@ def test_the_ci_group_passes_its_gate_on_seed_1_in_one_process(tmp_path):
     It was CI's step after the tests, on one core while the other idled; here the other
     worker runs the rest of the suite beside it."""
     out = tmp_path / "ci-gate-record.json"
-    done = _cli("check", "--profile", "quick", "--experiments", "ci", "--seeds", "1", "--no-timing", "--out", str(out), timeout=2400)
+    done = _cli("check", "--profile", "quick", "--experiments", "ci", "--seeds", "1",
+                "--no-timing", "--out", str(out), timeout=2400)
     # On a host of another CPU type than the baselines' a task whose seed differs is judged
     # over the seeds, where one seed decides nothing: undecided (exit 4), never worse.
     other_cpu = "environment differences from the baseline: cpu_id" in done.stdout

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -118,3 +120,15 @@ def test_same_seed_gives_identical_figures(seed_run, smoke_profile, tiny_data):
     runs = [seed_run, pipeline.run_seed(FRIEDMAN1, resolve(None), 0, smoke_profile, tiny_data)]
     first, second = ([{k: r.metrics[k] for k in keys} for r in run] for run in runs)
     assert first == second
+
+
+def test_predict_is_timed_in_fewer_blocks_than_the_gated_paths(smoke_profile, tiny_data):
+    """The gated paths in ``repeats`` interleaved blocks; model.predict, shown and never
+    gated, in ``predict_repeats`` blocks of its own."""
+    timed = dataclasses.replace(smoke_profile, timing=config.TimingConfig(
+        warmup=1, repeats=3, number=2, predict_number=1, predict_repeats=2))
+    [unpruned] = resolve(["unpruned"])
+    base, fit = pipeline.train_base(FRIEDMAN1, 0, tiny_data, smoke_profile)
+    timings = pipeline.run_experiment(FRIEDMAN1, unpruned, 0, base, fit, tiny_data, timed).timings
+    assert {path: len(timings[path]["samples_s"]) for path in ("keras", "tflite", "keras_predict")} \
+        == {"keras": 3, "tflite": 3, "keras_predict": 2}

@@ -255,7 +255,7 @@ def time_inference(model: Any, flatbuffer: bytes, int8_flatbuffer: bytes, x: np.
             paths, warmup=config.warmup, repeats=config.repeats, number=config.number)
         predict = timing.measure(
             lambda: model.predict(x, batch_size=len(x), verbose=0),
-            warmup=1, repeats=config.repeats, number=config.predict_number,
+            warmup=1, repeats=config.predict_repeats, number=config.predict_number,
         )
     sparse = ({path: timed[path] for path in SPARSE_PATHS}
               if sparse_flatbuffer is not None else None)
