@@ -118,8 +118,14 @@ def timing_cpu() -> int | None:
     processes each, interleaved; over the injection harness's runs a median of 0.078
     against 0.040): samples that far apart needed a slowdown near 1.3x to be called.
     """
+    cpus = allowed_cpus()
+    return cpus[-1] if cpus else None
+
+
+def allowed_cpus() -> list[int] | None:
+    """Return the CPUs this process may run on, sorted; None where the OS cannot say."""
     affinity = getattr(os, "sched_getaffinity", None)
-    return max(affinity(0)) if affinity is not None else None
+    return sorted(affinity(0)) if affinity is not None else None
 
 
 def run_side(side: Side, models_dir: Path, profile: str, out: Path) -> dict[str, Any]:

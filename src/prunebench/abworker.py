@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from prunebench import config, export, inference, kerasenv, record
-from prunebench.abtest import MANIFEST, NOT_PINNED
+from prunebench.abtest import MANIFEST, NOT_PINNED, allowed_cpus
 
 
 def main(argv: list[str]) -> int:
@@ -34,9 +34,8 @@ def main(argv: list[str]) -> int:
         flatbuffer = export.to_tflite(model)
         samples[name] = inference.time_ratios(model, flatbuffer, np.load(models_dir / files["x"]),
                                               profile.timing)
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     record.write_json_atomic(out, {"environment": record.environment(), "samples": samples,
-                                   "cpus": cpus})
+                                   "cpus": allowed_cpus()})
     return 0
 
 
