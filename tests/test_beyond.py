@@ -222,10 +222,10 @@ def test_post_training_int8_keeps_the_zeros(beyond_run):
 
 @pytest.mark.long
 def test_parallel_run_gives_the_serial_figures(smoke_profile):
-    chosen = experiments.resolve(["whole_model", "dense_random_50"])
     """Seed 0's unpruned model trained in one worker process, its two pruned experiments in
     two: every deterministic figure as in this process (test_cli's slow test: two whole
     command-line runs)."""
+    chosen = experiments.resolve(["whole_model", "dense_random_50"])
     keys = ("mse", "mae", "sparsity_pruned", "sparsity_all", "tflite_bytes", "tflite_zip_bytes",
             "tflite_int8_zip_bytes", "epochs_run", "mse_vs_unpruned")
     serial, parallel = (runners.run(chosen, [0], smoke_profile, jobs=jobs) for jobs in (1, 2))
