@@ -22,7 +22,9 @@ def full_results():
     return runners.run(resolve(None), SEEDS, config.PROFILES["full"])
 
 
+# Both cases read one full run: on one worker, so it trains once (else ~10 minutes twice).
 @pytest.mark.slow
+@pytest.mark.xdist_group("canonical-full")
 @pytest.mark.parametrize("name", ["whole_model", "dense_only"])
 def test_pruned_experiment_is_stable_over_five_seeds(full_results, name):
     rows = [r for r in full_results if r.experiment == name]

@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 INJECT = ROOT / "scripts" / "inject"
 TF = "2.21"
 
-pytestmark = pytest.mark.slow
+# One worker for both tests: they share the fresh environment and prunebench installed there.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("fresh-install")]
 
 
 def _uv() -> str | None:
