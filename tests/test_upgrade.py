@@ -420,16 +420,12 @@ def _timed_units(journal: Path) -> dict[str, set[str]]:
             for side in "AB"}
 
 
-@pytest.mark.long
-def test_a_unit_b_fails_where_a_ran_is_a_regression_and_the_other_seeds_are_still_judged(tmp_path):
-    """B's tfmot fails to import on seed 0: each experiment of the task is a regression of B
-    naming the seed and the error; seed 1, which both finished, is judged, and its models
-    timed on both sides, seed 0 of A left out so the seeds still pair."""
-    _b_broken_on_seed_0(tmp_path)
-
-
 def _b_broken_on_seed_0(tmp_path: Path) -> tuple[str, ...]:
-    """Run the upgrade of B's tfmot broken on seed 0, check its verdict; return its args."""
+    """Run the upgrade of B's tfmot broken on seed 0, check its verdict; return its args.
+
+    Each experiment of the task is a regression of B naming the seed and the error; seed 1,
+    which both finished, is judged, and its models timed on both sides, seed 0 of A left out
+    so the seeds still pair."""
     out = tmp_path / "up.json"
     broken = [arg for kv in _broken_tfmot(tmp_path, [0]) for arg in ("--b-env", kv)]
     args = ("upgrade", "--from", PYTHON, "--to", PYTHON, *SMALL, "--seeds", "0", "1",
@@ -455,9 +451,12 @@ def _b_broken_on_seed_0(tmp_path: Path) -> tuple[str, ...]:
 
 
 @pytest.mark.slow
-def test_a_failed_unit_mended_and_resumed_runs_again_and_its_models_are_timed(tmp_path):
-    """The run above, B's tfmot then mended: --resume runs B's seed 0 again, times seed 0's
-    models on both sides again (the kept rounds timed seed 1's), and passes."""
+def test_a_unit_b_fails_is_a_regression_and_mended_and_resumed_runs_again(tmp_path):
+    """B's tfmot fails to import on seed 0: a regression of B, the other seed still judged
+    (above). Then mended: --resume runs B's seed 0 again, times seed 0's models on both
+    sides again (the kept rounds timed seed 1's), and passes. Every push runs the failures
+    of A alone and of both sides end to end (below) and B's lines alone
+    (test_a_side_failing_alone_is_a_regression_of_b_or_an_improvement_of_a)."""
     args = _b_broken_on_seed_0(tmp_path)
     out, journal = tmp_path / "up.json", tmp_path / "up.json.journal"
     (tmp_path / "broken" / "while").unlink()
