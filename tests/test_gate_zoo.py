@@ -158,8 +158,7 @@ def test_the_ci_group_passes_its_gate_on_seed_1_in_one_process(tmp_path):
     """The seed's nine gated experiments, every zoo task's partial (and digits_wide_mlp's
     block_90), each with its unpruned model: every deterministic figure of seed 1 against
     the committed baselines (the injection tests judge seed 0; the example task's gate is
-    the next test's, on seed 0). One process, as the baselines were made (in a process
-    pool an int8 flatbuffer's size moved by 8 bytes with what the process ran before); no
+    the next test's, on seed 0). One process, the other test worker running the rest; no
     timing (docs/getting-started.md, CI).
     It was CI's step after the tests, on one core while the other idled; here the other
     worker runs the rest of the suite beside it."""

@@ -161,6 +161,27 @@ def test_a_task_builds_the_same_model_config_every_time(name):
     assert first == second
 
 
+def test_a_units_files_do_not_depend_on_what_its_process_built_before(smoke_profile, tmp_path):
+    """MultiHeadAttention builds its Softmax and Dropout without names, which Keras numbers
+    by how many of them the process built before ('softmax_6'), and the number reaches the
+    TFLite flatbuffer: in a process pool digits_attention's int8 zip moved by up to 10 bytes
+    with what the worker had run. Every unit starts Keras's names afresh."""
+    task = tasks.get("digits_attention")
+    chosen = experiments.resolve(["digits_attention/whole_model"])
+
+    def flatbuffers(where):
+        runners.run(chosen, [0], smoke_profile, keep_dir=where)
+        return {path.name: path.read_bytes() for path in sorted(where.glob("*.tflite"))}
+
+    first = flatbuffers(tmp_path / "first")
+    data = task.load_data(smoke_profile.data)
+    for _ in range(12):  # what a worker may have built before: softmax_1 .. softmax_12
+        task.build(data)
+    again = flatbuffers(tmp_path / "again")
+    assert sorted(again) == sorted(first) and len(first) == 4  # 2 experiments, float and int8
+    assert [name for name in first if again[name] != first[name]] == []
+
+
 def test_mobilenet_is_pruned_under_the_xnnpack_policy_on_its_pointwise_convs_only():
     task, model = _model("digits_mobilenet")
     prune = config.PruneConfig(scope="whole_model")

@@ -207,7 +207,15 @@ def keras() -> ModuleType:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, numpy and TensorFlow, and ask TensorFlow for deterministic ops."""
+    """Seed Python, numpy and TensorFlow, ask TensorFlow for deterministic ops, and start
+    Keras's layer names afresh.
+
+    Keras numbers a layer built without a name by how many of its kind the process built
+    before ('softmax_3'; MultiHeadAttention builds its Softmax and Dropout so), and the
+    number reaches the TFLite flatbuffer. Reset here, where every unit of work starts, a
+    unit's files do not depend on what its process ran before: serial, a pool, Dask.
+    """
+    keras().backend.reset_uids()
     keras().utils.set_random_seed(seed)
     import tensorflow as tf
 
