@@ -24,6 +24,7 @@ from prunebench import (
     gate,
     html_report,
     kerasenv,
+    parallel,
     pipeline,
     pruning,
     record,
@@ -180,6 +181,38 @@ def test_a_units_files_do_not_depend_on_what_its_process_built_before(smoke_prof
     again = flatbuffers(tmp_path / "again")
     assert sorted(again) == sorted(first) and len(first) == 4  # 2 experiments, float and int8
     assert [name for name in first if again[name] != first[name]] == []
+
+
+def test_a_worker_prunes_a_base_named_as_its_training_named_it(smoke_profile, tiny_data, tmp_path):
+    """A worker of a pool or of Dask builds the seed's trained model again from its weights
+    before pruning it, and a pruned copy keeps its base's layer names. A user's layers
+    built without names took the worker's count ('dense_7'), into the flatbuffers: built as
+    train_base built them, the worker's files are the serial run's."""
+    keras = kerasenv.keras()
+
+    def unnamed(data):
+        return keras.Sequential([keras.layers.Input(shape=data.x_train.shape[1:]),
+                                 keras.layers.Dense(16, activation="relu"), keras.layers.Dense(1)])
+
+    task = tasks.Task(name="unnamed", description="a user's model, its layers unnamed",
+                      load_data=friedman1.load_data, build_model=unnamed, kind="regression")
+    unpruned, whole = [e for e in experiments.task_experiments(task)
+                       if e.name.endswith(("/unpruned", "/whole_model"))]
+    tasks.register(task)
+    try:
+        pipeline.run_seed(task, [unpruned, whole], 0, smoke_profile, tiny_data,
+                          keep_dir=tmp_path / "serial")
+        base, fit = pipeline.train_base(task, 0, tiny_data, smoke_profile)
+        for _ in range(3):  # what the worker built before
+            unnamed(tiny_data)
+        parallel._pruned_task(whole, 0, base.get_weights(), fit, smoke_profile, None,
+                              tmp_path / "worker", [])
+    finally:
+        tasks._REGISTERED.pop(task.name)
+    serial, worker = ({path.name: path.read_bytes() for path in (tmp_path / side).glob(
+        "unnamed-whole_model-*.tflite")} for side in ("serial", "worker"))
+    assert sorted(worker) == sorted(serial) and len(serial) == 2  # float and int8
+    assert [name for name in serial if worker[name] != serial[name]] == []
 
 
 def test_mobilenet_is_pruned_under_the_xnnpack_policy_on_its_pointwise_convs_only():

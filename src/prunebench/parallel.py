@@ -61,8 +61,7 @@ def _pruned_task(experiment: ExperimentConfig, seed: int, weights: list[np.ndarr
                  keep_dir: Path | None, specs: Sequence[str]) -> Any:
     task = _task(experiment, specs)
     data = task.load_data(profile.data)
-    base = task.fresh(data)
-    base.set_weights(weights)
+    base = pipeline.rebuilt_base(task, seed, data, weights)
     return _with_worker(pipeline.run_experiment(task, experiment, seed, base, fit, data, profile,
                                                 tensorboard=tensorboard, keep_dir=keep_dir))
 

@@ -49,6 +49,16 @@ def train_base(task: Task, seed: int, data: Dataset, profile: Profile,
     return base, fit
 
 
+def rebuilt_base(task: Task, seed: int, data: Dataset, weights: list[Any]) -> Any:
+    """Return the seed's trained unpruned model built again (in another process) from its
+    ``weights``, its layers named as ``train_base`` named them: a layer built without a
+    name is named by Keras's count, and a pruned copy keeps its base's names."""
+    kerasenv.seed_everything(seed)
+    base = task.fresh(data)
+    base.set_weights(weights)
+    return base
+
+
 def fine_tune(
     task: Task,
     experiment: ExperimentConfig,
