@@ -162,6 +162,11 @@ def test_a_task_builds_the_same_model_config_every_time(name):
     assert first == second
 
 
+def _kept_flatbuffers(folder: Path, prefix: str = "") -> dict[str, bytes]:
+    """Return the TFLite files a run kept in ``folder`` (``keep_dir``), by name."""
+    return {path.name: path.read_bytes() for path in folder.glob(f"{prefix}*.tflite")}
+
+
 def test_a_units_files_do_not_depend_on_what_its_process_built_before(smoke_profile, tmp_path):
     """MultiHeadAttention builds its Softmax and Dropout without names, which Keras numbers
     by how many of them the process built before ('softmax_6'), and the number reaches the
@@ -172,7 +177,7 @@ def test_a_units_files_do_not_depend_on_what_its_process_built_before(smoke_prof
 
     def flatbuffers(where):
         runners.run(chosen, [0], smoke_profile, keep_dir=where)
-        return {path.name: path.read_bytes() for path in sorted(where.glob("*.tflite"))}
+        return _kept_flatbuffers(where)
 
     first = flatbuffers(tmp_path / "first")
     data = task.load_data(smoke_profile.data)
@@ -209,8 +214,8 @@ def test_a_worker_prunes_a_base_named_as_its_training_named_it(smoke_profile, ti
                               tmp_path / "worker", [])
     finally:
         tasks._REGISTERED.pop(task.name)
-    serial, worker = ({path.name: path.read_bytes() for path in (tmp_path / side).glob(
-        "unnamed-whole_model-*.tflite")} for side in ("serial", "worker"))
+    serial, worker = (_kept_flatbuffers(tmp_path / side, "unnamed-whole_model-")
+                      for side in ("serial", "worker"))
     assert sorted(worker) == sorted(serial) and len(serial) == 2  # float and int8
     assert [name for name in serial if worker[name] != serial[name]] == []
 
